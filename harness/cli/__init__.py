@@ -1,0 +1,71 @@
+"""The command line: parses, prints (rich) and calls the library. Nothing else imports it.
+
+Each command group lives in its own module with a ``register(app)`` function; ``main`` turns every
+:class:`~harness.errors.HarnessError` into one red line on stderr and its exit status (2 for bad data or
+configuration), never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from harness.errors import HarnessError
+
+app = typer.Typer(
+    name="harness",
+    help="Delegation role-play harness: run crisis dialogues between LLM delegations and score divergence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+
+
+def _register_all() -> None:
+    from harness.cli import data_cmds
+
+    data_cmds.register(app)
+    for name in ("llm_cmds", "run_cmds", "eval_cmds", "report_cmds", "batch_cmds"):
+        try:
+            module = __import__(f"harness.cli.{name}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"harness.cli.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    _register_all()
+    try:
+        rv = app(args=argv, standalone_mode=False)
+    except HarnessError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/yellow]")
+        return 130
+    except SystemExit as exc:  # typer.Exit inside commands
+        return int(exc.code or 0)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            err_console.print("[yellow]aborted[/yellow]")
+            return 130
+        raise
+    return rv if isinstance(rv, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,295 @@
+"""YAML → pydantic models with friendly errors, and cross-reference checks.
+
+Every failure is a :class:`~harness.errors.DataError` naming the file, the field (as a dotted path) and,
+where known, the line, plus the cause. Nothing else escapes (a fuzz test holds this).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from harness.errors import DataError
+from harness.schema import DATA_MODELS, Persona, Rubric, Scenario
+
+M = TypeVar("M", bound=BaseModel)
+
+SCHEMA_HEADER = "# yaml-language-server: $schema="
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------
+# YAML with line numbers
+# ------------------------------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise DataError(str(path), "file not found") from exc
+    except IsADirectoryError as exc:
+        raise DataError(str(path), "is a folder, expected a YAML file") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(str(path), f"not UTF-8 text ({exc.reason})") from exc
+    except OSError as exc:
+        raise DataError(str(path), f"cannot read ({exc.strerror})") from exc
+
+
+def _parse_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line = mark.line + 1 if mark is not None else None
+        raise DataError(str(path), f"invalid YAML: {problem}", line=line) from exc
+    except (ValueError, TypeError, RecursionError) as exc:  # e.g. absurd timestamps, deep nesting
+        raise DataError(str(path), f"invalid YAML: {exc}") from exc
+    return data, node
+
+
+def _line_of(node: yaml.Node | None, loc: Iterable[int | str]) -> int | None:
+    """Follow a pydantic error location through the composed YAML tree to a line number."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if str(getattr(key_node, "value", None)) == str(part):
+                    node = value_node
+                    line = key_node.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _dotted(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _validate(model: type[M], data: Any, path: Path, node: yaml.Node | None) -> M:
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        raise DataError(str(path), f"expected a mapping of fields at the top level, got {kind}", line=1)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = _trim_loc(data, err["loc"])
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (not in the schema)"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        return _raise(path, _dotted(loc) or None, _line_of(node, loc), msg + more)
+
+
+def _trim_loc(data: Any, loc: Iterable[int | str]) -> list[int | str]:
+    """Keep the parts of a pydantic location that exist in the data (drops union/type tags)."""
+    out: list[int | str] = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict):
+            key = next((k for k in cur if str(k) == str(part)), None)
+            if key is None:
+                if isinstance(part, str) and not _looks_like_tag(part):
+                    out.append(part)  # a missing field: name it
+                break
+            out.append(part)
+            cur = cur[key]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            out.append(part)
+            cur = cur[part]
+        else:
+            continue
+    return out
+
+
+def _looks_like_tag(part: str) -> bool:
+    return part in {"int", "str", "float", "bool", "none", "list", "dict"} or "[" in part or "-" in part
+
+
+def _raise(path: Path, field: str | None, line: int | None, cause: str) -> Any:
+    raise DataError(str(path), cause, field=field, line=line)
+
+
+def load_model(model: type[M], path: str | Path) -> M:
+    p = Path(path)
+    data, node = _parse_yaml(p, _read_text(p))
+    return _validate(model, data, p, node)
+
+
+def load_persona(path: str | Path) -> Persona:
+    p = Path(path)
+    persona = load_model(Persona, p)
+    if persona.id != p.stem:
+        raise DataError(str(p), f"id {persona.id!r} does not match the file name {p.stem!r}", field="id")
+    return persona
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    return load_model(Scenario, path)
+
+
+def load_rubric(path: str | Path) -> Rubric:
+    p = Path(path)
+    rubric = load_model(Rubric, p)
+    if rubric.axis != p.stem:
+        raise DataError(str(p), f"axis {rubric.axis!r} does not match the file name {p.stem!r}", field="axis")
+    return rubric
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise DataError(str(folder), "folder not found")
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+
+
+def load_personas(folder: str | Path) -> dict[str, Persona]:
+    return {p.id: p for p in (load_persona(f) for f in _yaml_files(Path(folder)))}
+
+
+def load_rubrics(folder: str | Path) -> dict[str, Rubric]:
+    return {r.axis: r for r in (load_rubric(f) for f in _yaml_files(Path(folder)))}
+
+
+def detect_kind(path: Path) -> str | None:
+    """``persona`` / ``scenario`` / ``rubric`` from the schema header, else from the folder name."""
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()[:1]
+    except (OSError, UnicodeDecodeError):
+        first = []
+    if first and first[0].startswith(SCHEMA_HEADER):
+        for kind in DATA_MODELS:
+            if f"{kind}.schema.json" in first[0]:
+                return kind
+    parents = {p.name for p in path.parents}
+    if "personas" in parents:
+        return "persona"
+    if "scenarios" in parents:
+        return "scenario"
+    if "rubrics" in parents:
+        return "rubric"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# A scenario with everything it references
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Bundle:
+    """A scenario, the personas it names and the rubrics of its axes, cross-checked."""
+
+    scenario: Scenario
+    scenario_path: Path
+    personas: dict[str, Persona]
+    rubrics: dict[str, Rubric]
+    persona_paths: dict[str, Path] = field(default_factory=dict)
+
+    def persona_hashes(self) -> dict[str, str]:
+        return {pid: sha256_file(p) for pid, p in sorted(self.persona_paths.items())}
+
+
+def default_dirs(scenario_path: Path) -> tuple[Path, Path]:
+    """Where a scenario's personas and rubrics live by default: beside its ``scenarios/`` folder."""
+    root = scenario_path.resolve().parent.parent
+    rubrics = root / "evals" / "rubrics"
+    if not rubrics.is_dir() and (root / "rubrics").is_dir():
+        rubrics = root / "rubrics"
+    return root / "personas", rubrics
+
+
+def check_references(
+    scenario: Scenario, path: Path, personas: dict[str, Persona], rubrics: dict[str, Rubric]
+) -> list[DataError]:
+    """Every cross-reference problem of a scenario (empty list when it is consistent)."""
+    errors: list[DataError] = []
+    sp = str(path)
+    if scenario.control not in personas:
+        errors.append(DataError(sp, f"control persona {scenario.control!r} not found", field="control"))
+    elif personas[scenario.control].delegation is not None:
+        errors.append(DataError(sp, f"control persona {scenario.control!r} must have delegation: null",
+                                field="control"))
+    for i, d in enumerate(scenario.delegations):
+        for j, member in enumerate(d.members):
+            where = f"delegations[{i}].members[{j}]"
+            persona = personas.get(member)
+            if persona is None:
+                errors.append(DataError(sp, f"persona {member!r} not found", field=where))
+            elif persona.delegation != d.id:
+                errors.append(DataError(
+                    sp, f"persona {member!r} belongs to delegation {persona.delegation!r}, not {d.id!r}",
+                    field=where))
+    for axis in scenario.axes:
+        if axis not in rubrics:
+            errors.append(DataError(sp, f"axis {axis!r} has no rubric file", field="axes"))
+    return errors
+
+
+def load_bundle(
+    scenario_path: str | Path,
+    personas_dir: str | Path | None = None,
+    rubrics_dir: str | Path | None = None,
+) -> Bundle:
+    sp = Path(scenario_path)
+    scenario = load_scenario(sp)
+    d_personas, d_rubrics = default_dirs(sp)
+    pdir = Path(personas_dir) if personas_dir else d_personas
+    rdir = Path(rubrics_dir) if rubrics_dir else d_rubrics
+    persona_paths: dict[str, Path] = {}
+    personas: dict[str, Persona] = {}
+    for pid in scenario.persona_ids():
+        f = pdir / f"{pid}.yaml"
+        if f.exists():
+            personas[pid] = load_persona(f)
+            persona_paths[pid] = f
+    rubrics: dict[str, Rubric] = {}
+    for axis in scenario.axes:
+        f = rdir / f"{axis}.yaml"
+        if f.exists():
+            rubrics[axis] = load_rubric(f)
+    errors = check_references(scenario, sp, personas, rubrics)
+    if errors:
+        raise errors[0]
+    return Bundle(scenario, sp, personas, rubrics, persona_paths)
+
+
+# ------------------------------------------------------------------------------------------------
+# JSON Schemas for editors
+# ------------------------------------------------------------------------------------------------
+
+
+def json_schemas() -> dict[str, str]:
+    """``{kind: schema JSON text}`` for every data file kind."""
+    out = {}
+    for kind, model in DATA_MODELS.items():
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        out[kind] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    return out

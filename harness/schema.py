@@ -1,0 +1,419 @@
+"""The pydantic contract of DESIGN §3: data files, transcript events and scores.
+
+Field names are the ones DESIGN §3 fixes; every model forbids unknown fields so a typo in a YAML file is
+an error, not a silently ignored key. Nothing here knows which delegations or axes exist: those come from
+the data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+FORMAT_VERSION = 1
+
+Level = Literal[0, 1, 2, 3, 4]
+"""An ordinal level on an anchored 0–4 axis (DESIGN §4). ``None`` means "not addressed"."""
+
+LEVELS: tuple[int, ...] = (0, 1, 2, 3, 4)
+
+Role = Literal["head", "diplomat", "military", "expert", "political", "facilitator"]
+Phase = Literal["caucus", "report", "question", "answer", "hotwash", "control"]
+Channel = Literal["caucus", "plenary"]
+Author = Literal["model", "human", "import"]
+Ident = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# Data files
+# --------------------------------------------------------------------------------------------------
+
+
+class Persona(Strict):
+    """``personas/<id>.yaml``. ``stance_priors`` is an analysis reference only: never put in a prompt."""
+
+    id: Ident
+    name: Text
+    title: Text
+    delegation: Ident | None = Field(description="a delegation id, or null for Control")
+    role: Role
+    background: Text
+    interests: list[str] = Field(default_factory=list)
+    constraints: list[str] = Field(default_factory=list)
+    red_lines: list[str] = Field(default_factory=list)
+    voice: Text
+    stance_priors: dict[str, Level] = Field(
+        default_factory=dict, description="axis id -> expected level 0-4 (analysis only, never prompted)"
+    )
+    sources: list[str] = Field(default_factory=list)
+
+
+class Setting(Strict):
+    date: Text
+    place: Text
+    background: Text
+
+
+class Delegation(Strict):
+    id: Ident
+    name: Text
+    head: Ident = Field(description="persona id of the head of delegation (also listed in members)")
+    members: list[Ident] = Field(min_length=1, description="persona ids, the head included")
+    brief: Text
+
+    @model_validator(mode="after")
+    def _head_is_member(self) -> Delegation:
+        if self.head not in self.members:
+            raise ValueError(f"head {self.head!r} is not one of the delegation's members")
+        if len(set(self.members)) != len(self.members):
+            raise ValueError("members lists a persona twice")
+        return self
+
+
+class NonPlayerActor(Strict):
+    id: Ident
+    name: Text
+    notes: str = ""
+
+
+class Condition(Strict):
+    delegation: Ident
+    axis: Ident
+    op: Literal["<=", ">=", "=="]
+    level: Level
+
+
+class Branch(Strict):
+    when: list[Condition] = Field(min_length=1, description="all must hold over this move's cards")
+    goto: Ident
+
+
+class Move(Strict):
+    id: Ident
+    title: Text
+    inject: Text
+    set_questions: list[Text] = Field(default_factory=list)
+    caucus_rounds: int = Field(default=1, ge=0, le=20)
+    plenary_rounds: int = Field(default=1, ge=0, le=20)
+    consequences: str | None = None
+    branches: list[Branch] = Field(default_factory=list)
+
+
+class Scenario(Strict):
+    id: Ident
+    version: str = Field(min_length=1)
+    title: Text
+    setting: Setting
+    delegations: list[Delegation] = Field(min_length=1)
+    control: Ident
+    non_player_actors: list[NonPlayerActor] = Field(default_factory=list)
+    axes: list[Ident] = Field(default_factory=list)
+    moves: list[Move] = Field(min_length=1)
+    sources: list[str] = Field(default_factory=list)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int | float) else v
+
+    @model_validator(mode="after")
+    def _internal_refs(self) -> Scenario:
+        seen: set[str] = set()
+        for d in self.delegations:
+            if d.id in seen:
+                raise ValueError(f"delegation id {d.id!r} appears twice")
+            seen.add(d.id)
+        move_ids = [m.id for m in self.moves]
+        if len(set(move_ids)) != len(move_ids):
+            raise ValueError("two moves share an id")
+        for m in self.moves:
+            for b in m.branches:
+                if b.goto not in move_ids:
+                    raise ValueError(f"move {m.id!r}: branch target {b.goto!r} is not a move id")
+                for c in b.when:
+                    if c.delegation not in seen:
+                        raise ValueError(f"move {m.id!r}: branch names unknown delegation {c.delegation!r}")
+                    if c.axis not in self.axes:
+                        raise ValueError(f"move {m.id!r}: branch names axis {c.axis!r} not in axes")
+        return self
+
+    def delegation(self, delegation_id: str) -> Delegation:
+        for d in self.delegations:
+            if d.id == delegation_id:
+                return d
+        raise KeyError(delegation_id)
+
+    def move(self, move_id: str) -> Move:
+        for m in self.moves:
+            if m.id == move_id:
+                return m
+        raise KeyError(move_id)
+
+    def persona_ids(self) -> list[str]:
+        ids = [self.control]
+        for d in self.delegations:
+            ids.extend(d.members)
+        return ids
+
+
+class Rubric(Strict):
+    """``evals/rubrics/<axis>.yaml``: one anchored 0–4 ordinal scale."""
+
+    axis: Ident
+    title: Text
+    question: Text
+    levels: dict[Level, Text]
+    not_addressed: Text
+
+    @field_validator("levels")
+    @classmethod
+    def _all_levels(cls, v: dict[int, str]) -> dict[int, str]:
+        missing = [lv for lv in LEVELS if lv not in v]
+        if missing:
+            raise ValueError(f"levels must anchor every level 0..4; missing {missing}")
+        return v
+
+
+# --------------------------------------------------------------------------------------------------
+# Position card (the structured output of a caucus)
+# --------------------------------------------------------------------------------------------------
+
+
+class Answer(Strict):
+    question: str
+    answer: str
+
+
+class Stance(Strict):
+    axis: str
+    level: Level | None
+    rationale: str = ""
+
+
+class Request(Strict):
+    to: str
+    ask: str
+
+
+class PositionCard(Strict):
+    delegation: str
+    move: str
+    answers: list[Answer] = Field(default_factory=list)
+    stances: list[Stance] = Field(default_factory=list)
+    requests: list[Request] = Field(default_factory=list)
+    red_lines_invoked: list[str] = Field(default_factory=list)
+
+    def stance(self, axis: str) -> Stance | None:
+        for s in self.stances:
+            if s.axis == axis:
+                return s
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Transcript events (transcript.jsonl)
+# --------------------------------------------------------------------------------------------------
+
+
+class Usage(Strict):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    model: str = ""
+
+
+class BackendInfo(Strict):
+    """Which endpoint answered. Never holds a key."""
+
+    profile: str
+    base_url: str | None = None
+    model: str | None = None
+
+
+class ScenarioRef(Strict):
+    id: str
+    version: str
+    path: str
+    sha256: str
+
+
+class Sampling(Strict):
+    temperature: float | None = None
+    seed: int | None = None
+    max_tokens: int | None = None
+
+
+class Parent(Strict):
+    run_id: str
+    move: str
+
+
+class EventBase(Strict):
+    v: Literal[1] = 1
+    seq: int = 0
+    key: str
+    t: str = ""
+
+
+class ManifestEvent(EventBase):
+    event: Literal["manifest"] = "manifest"
+    run_id: str
+    format_version: int = FORMAT_VERSION
+    created: str
+    harness_version: str
+    git_sha: str | None = None
+    source: Literal["simulation", "import"] = "simulation"
+    scenario: ScenarioRef
+    personas: dict[str, str] = Field(default_factory=dict)
+    prompts: dict[str, str] = Field(default_factory=dict)
+    backend: BackendInfo
+    sampling: Sampling = Field(default_factory=Sampling)
+    parent: Parent | None = None
+    human_seats: list[str] = Field(default_factory=list)
+    model_for: dict[str, str] = Field(
+        default_factory=dict, description="delegation id -> model override (--model-for)"
+    )
+    overrides: dict[str, Any] = Field(default_factory=dict, description="--set KEY=VALUE of a fork")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="run options that shape the transcript (narrate, prompt cap…)"
+    )
+
+
+class InjectEvent(EventBase):
+    event: Literal["inject"] = "inject"
+    move: str
+    title: str
+    text: str
+    set_questions: list[str] = Field(default_factory=list)
+
+
+class UtteranceEvent(EventBase):
+    event: Literal["utterance"] = "utterance"
+    utterance_id: str
+    move: str
+    phase: Phase
+    channel: Channel
+    delegation: str | None
+    speaker: str
+    author: Author = "model"
+    round: int = 0
+    to: str | None = None
+    text: str
+    usage: Usage | None = None
+
+
+class PositionCardEvent(EventBase):
+    event: Literal["position_card"] = "position_card"
+    move: str
+    delegation: str
+    author: Author = "model"
+    card: PositionCard
+    usage: Usage | None = None
+
+
+class AdjudicationEvent(EventBase):
+    event: Literal["adjudication"] = "adjudication"
+    move: str
+    text: str
+    scripted: bool
+    next_move: str | None = None
+
+
+class ErrorEvent(EventBase):
+    event: Literal["error"] = "error"
+    move: str | None = None
+    where: str
+    kind: str
+    message: str
+
+
+class ResumeEvent(EventBase):
+    event: Literal["resume"] = "resume"
+    at_seq: int
+    backend: BackendInfo
+
+
+class Totals(Strict):
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    wall_s: float = 0.0
+
+
+class RunEndEvent(EventBase):
+    event: Literal["run_end"] = "run_end"
+    status: Literal["completed", "failed", "interrupted"]
+    totals: Totals = Field(default_factory=Totals)
+
+
+Event = Annotated[
+    ManifestEvent
+    | InjectEvent
+    | UtteranceEvent
+    | PositionCardEvent
+    | AdjudicationEvent
+    | ErrorEvent
+    | ResumeEvent
+    | RunEndEvent,
+    Field(discriminator="event"),
+]
+
+EVENT_TYPES: dict[str, type[EventBase]] = {
+    "manifest": ManifestEvent,
+    "inject": InjectEvent,
+    "utterance": UtteranceEvent,
+    "position_card": PositionCardEvent,
+    "adjudication": AdjudicationEvent,
+    "error": ErrorEvent,
+    "resume": ResumeEvent,
+    "run_end": RunEndEvent,
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Scores (scores/<scorer>.jsonl)
+# --------------------------------------------------------------------------------------------------
+
+
+class Evidence(Strict):
+    utterance_id: str
+    quote: str
+
+
+class AxisScore(Strict):
+    run_id: str
+    move: str
+    delegation: str
+    axis: str
+    level: Level | None
+    dist: list[float] | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    salience: Literal[0, 1, 2] | None = None
+    scorer: str
+    model: str | None = None
+    samples: int = 1
+
+    @field_validator("dist")
+    @classmethod
+    def _dist_shape(cls, v: list[float] | None) -> list[float] | None:
+        if v is None:
+            return v
+        if len(v) != len(LEVELS):
+            raise ValueError(f"dist must have {len(LEVELS)} probabilities (p0..p4)")
+        if any(p < 0 for p in v) or abs(sum(v) - 1.0) > 1e-6:
+            raise ValueError("dist must be non-negative and sum to 1")
+        return v
+
+
+# Files that carry a `# yaml-language-server: $schema=` header, by kind.
+DATA_MODELS: dict[str, type[Strict]] = {
+    "persona": Persona,
+    "scenario": Scenario,
+    "rubric": Rubric,
+}

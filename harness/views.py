@@ -1,0 +1,276 @@
+"""What each seat sees: prompt messages built from the transcript, bounded in size.
+
+A caucus prompt holds the inject, the delegation's own caucus so far, a compact summary of earlier
+moves and the latest plenary exchanges: never another delegation's caucus. ``fit`` drops the oldest
+history, plenary and caucus lines until the prompt is under the configured token cap, so prompt size
+stays bounded whatever the number of moves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.cards import card_summary
+from harness.context import RunContext, approx_tokens
+from harness.llm.base import Message
+from harness.schema import (
+    AdjudicationEvent,
+    Move,
+    Persona,
+    PositionCard,
+    PositionCardEvent,
+    UtteranceEvent,
+)
+
+LINE_CHARS = 600  # one quoted line in a prompt
+HISTORY_CHARS = 420  # one earlier move in the summary
+PLENARY_KEEP = 8  # latest plenary lines offered before fitting
+SHRINKABLE = ("history", "plenary", "caucus")
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def persona_view(persona: Persona) -> dict[str, Any]:
+    """What a prompt may know of a persona: everything but ``stance_priors`` (analysis only)."""
+    data = persona.model_dump(exclude={"stance_priors", "sources"})
+    assert "stance_priors" not in data
+    return data
+
+
+def speaker_label(ctx: RunContext, persona_id: str) -> str:
+    p = ctx.bundle.personas.get(persona_id)
+    return f"{p.name} ({p.title})" if p else persona_id
+
+
+def delegation_name(ctx: RunContext, delegation_id: str) -> str:
+    try:
+        return ctx.scenario.delegation(delegation_id).name
+    except KeyError:
+        return delegation_id
+
+
+# ------------------------------------------------------------------------------------------------
+# Pieces read back from the transcript
+# ------------------------------------------------------------------------------------------------
+
+
+def caucus_lines(ctx: RunContext, move: str, delegation: str) -> list[str]:
+    out = []
+    for e in ctx.writer.events():
+        if (
+            isinstance(e, UtteranceEvent)
+            and e.channel == "caucus"
+            and e.move == move
+            and e.delegation == delegation
+        ):
+            out.append(f"{speaker_label(ctx, e.speaker)}: {_clip(e.text, LINE_CHARS)}")
+    return out
+
+
+def plenary_lines(ctx: RunContext, move: str) -> list[str]:
+    """The latest plenary exchanges: this move's, else the end of the previous move's plenary."""
+    lines: list[tuple[str, str]] = []
+    for e in ctx.writer.events():
+        if isinstance(e, UtteranceEvent) and e.channel == "plenary" and e.phase != "hotwash":
+            who = delegation_name(ctx, e.delegation) if e.delegation else "Control"
+            lines.append((e.move, f"{who} ({e.phase}): {_clip(e.text, LINE_CHARS)}"))
+    current = [text for m, text in lines if m == move]
+    if current:
+        return current[-PLENARY_KEEP:]
+    return [text for _, text in lines][-PLENARY_KEEP // 2 :]
+
+
+def own_card(ctx: RunContext, move: str, delegation: str) -> PositionCard | None:
+    ev = ctx.writer.get(f"{move}/card/{delegation}")
+    return ev.card if isinstance(ev, PositionCardEvent) else None
+
+
+def history_lines(ctx: RunContext, delegation: str | None, before_move: str | None) -> list[str]:
+    """One compact line per earlier move: what Control said happened, and this delegation's stance."""
+    out = []
+    for e in ctx.writer.events():
+        if not isinstance(e, AdjudicationEvent) or e.move == before_move:
+            continue
+        title = ctx.move(e.move).title if e.move in {m.id for m in ctx.scenario.moves} else e.move
+        line = f'Move "{title}": {_clip(e.text, HISTORY_CHARS)}'
+        card = own_card(ctx, e.move, delegation) if delegation else None
+        if card is not None:
+            stated = "; ".join(
+                f"{s.axis} {'n/a' if s.level is None else s.level}" for s in card.stances
+            )
+            line += f" (Your delegation's stated stances: {stated}.)"
+        out.append(line)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Rendering with a cap
+# ------------------------------------------------------------------------------------------------
+
+
+def fit(ctx: RunContext, template: str, system: str, variables: dict[str, Any]) -> list[Message]:
+    """Render ``template``; drop the oldest shrinkable lines until the prompt is under the cap."""
+    cap = ctx.options.prompt_cap
+    sys_tokens = approx_tokens(system)
+    while True:
+        user = ctx.prompts.render(template, **variables)
+        if sys_tokens + approx_tokens(user) <= cap:
+            break
+        victim = max(
+            (k for k in SHRINKABLE if variables.get(k)),
+            key=lambda k: sum(len(x) for x in variables[k]),
+            default=None,
+        )
+        if victim is None:
+            break  # nothing left to drop; the fixed parts alone exceed the cap
+        variables = {**variables, victim: variables[victim][1:]}
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def base_variables(ctx: RunContext, move: Move, delegation: str | None) -> dict[str, Any]:
+    return {
+        "move": move,
+        "history": history_lines(ctx, delegation, move.id),
+        "plenary": plenary_lines(ctx, move.id),
+        "sentences": ctx.options.sentences,
+    }
+
+
+def persona_system(ctx: RunContext, persona_id: str, delegation: str) -> str:
+    scenario = ctx.scenario
+    d = scenario.delegation(delegation)
+    return ctx.prompts.render(
+        "persona_system",
+        persona=persona_view(ctx.persona(persona_id)),
+        delegation={"id": d.id, "name": d.name, "brief": d.brief},
+        scenario={
+            "title": scenario.title,
+            "date": scenario.setting.date,
+            "place": scenario.setting.place,
+            "background": scenario.setting.background,
+        },
+        others=[o.name for o in scenario.delegations if o.id != delegation],
+        non_players=[a.name for a in scenario.non_player_actors],
+    )
+
+
+def control_system(ctx: RunContext) -> str:
+    scenario = ctx.scenario
+    return ctx.prompts.render(
+        "control_system",
+        persona=persona_view(ctx.persona(scenario.control)),
+        scenario={
+            "title": scenario.title,
+            "date": scenario.setting.date,
+            "place": scenario.setting.place,
+        },
+        non_players=[a.model_dump() for a in scenario.non_player_actors],
+    )
+
+
+def delegation_vars(ctx: RunContext, delegation: str) -> dict[str, Any]:
+    d = ctx.scenario.delegation(delegation)
+    return {"id": d.id, "name": d.name, "brief": d.brief}
+
+
+def caucus_messages(ctx: RunContext, move: Move, delegation: str, persona_id: str, rnd: int) -> list[Message]:
+    variables = base_variables(ctx, move, delegation) | {
+        "delegation": delegation_vars(ctx, delegation),
+        "caucus": caucus_lines(ctx, move.id, delegation),
+        "round": rnd,
+        "rounds": move.caucus_rounds,
+    }
+    return fit(ctx, "caucus", persona_system(ctx, persona_id, delegation), variables)
+
+
+def card_messages(ctx: RunContext, move: Move, delegation: str) -> list[Message]:
+    head = ctx.scenario.delegation(delegation).head
+    axes = []
+    for axis in ctx.scenario.axes:
+        r = ctx.bundle.rubrics.get(axis)
+        axes.append(
+            {
+                "id": axis,
+                "title": r.title if r else axis,
+                "question": r.question if r else axis,
+                "levels": dict(sorted(r.levels.items())) if r else {},
+            }
+        )
+    variables = base_variables(ctx, move, delegation) | {
+        "delegation": delegation_vars(ctx, delegation),
+        "caucus": caucus_lines(ctx, move.id, delegation),
+        "axes": axes,
+        "others_ids": [d.id for d in ctx.scenario.delegations if d.id != delegation],
+    }
+    return fit(ctx, "position_card", persona_system(ctx, head, delegation), variables)
+
+
+def _card_text(ctx: RunContext, move: Move, delegation: str) -> str:
+    card = own_card(ctx, move.id, delegation)
+    return card_summary(card, ctx.bundle.rubrics) if card else "(no position card was recorded)"
+
+
+def report_messages(ctx: RunContext, move: Move, delegation: str) -> list[Message]:
+    head = ctx.scenario.delegation(delegation).head
+    variables = base_variables(ctx, move, delegation) | {
+        "delegation": delegation_vars(ctx, delegation),
+        "card": _card_text(ctx, move, delegation),
+    }
+    return fit(ctx, "report", persona_system(ctx, head, delegation), variables)
+
+
+def question_messages(
+    ctx: RunContext, move: Move, delegation: str, target: str, target_report: str, rnd: int
+) -> list[Message]:
+    head = ctx.scenario.delegation(delegation).head
+    variables = base_variables(ctx, move, delegation) | {
+        "delegation": delegation_vars(ctx, delegation),
+        "target": delegation_name(ctx, target),
+        "target_report": _clip(target_report, LINE_CHARS),
+        "round": rnd,
+    }
+    return fit(ctx, "question", persona_system(ctx, head, delegation), variables)
+
+
+def answer_messages(
+    ctx: RunContext, move: Move, delegation: str, asker: str, question: str, rnd: int
+) -> list[Message]:
+    head = ctx.scenario.delegation(delegation).head
+    variables = base_variables(ctx, move, delegation) | {
+        "delegation": delegation_vars(ctx, delegation),
+        "card": _card_text(ctx, move, delegation),
+        "asker": delegation_name(ctx, asker),
+        "question": _clip(question, LINE_CHARS),
+        "round": rnd,
+    }
+    return fit(ctx, "answer", persona_system(ctx, head, delegation), variables)
+
+
+def adjudication_messages(ctx: RunContext, move: Move) -> list[Message]:
+    cards = []
+    for d in ctx.scenario.delegations:
+        card = own_card(ctx, move.id, d.id)
+        if card is not None:
+            cards.append(f"{d.name}: " + _clip(card_summary(card, ctx.bundle.rubrics), 700))
+    variables = {
+        "move": move,
+        "cards": cards,
+        "plenary": plenary_lines(ctx, move.id),
+        "consequences": move.consequences or "",
+        "sentences": "three to five",
+    }
+    return fit(ctx, "adjudication", control_system(ctx), variables)
+
+
+def hotwash_messages(ctx: RunContext, delegation: str) -> list[Message]:
+    head = ctx.scenario.delegation(delegation).head
+    variables = {
+        "delegation": delegation_vars(ctx, delegation),
+        "history": history_lines(ctx, delegation, None),
+        "plenary": plenary_lines(ctx, "__none__"),
+        "sentences": ctx.options.sentences,
+    }
+    return fit(ctx, "hotwash", persona_system(ctx, head, delegation), variables)
