@@ -238,11 +238,14 @@ class Run:
         return self.of(AdjudicationEvent)
 
     def moves(self) -> list[str]:
-        """Move ids in the order they were played."""
+        """Move ids in the order they were played (the hot-wash is not a move)."""
+        injected = [e.move for e in self.injects()]
+        if injected:
+            return list(dict.fromkeys(injected))
         seen: list[str] = []
         for e in self.events:
             move = getattr(e, "move", None)
-            if isinstance(move, str) and move not in seen:
+            if isinstance(move, str) and move != "hotwash" and move not in seen:
                 seen.append(move)
         return seen
 

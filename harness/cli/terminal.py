@@ -1,0 +1,137 @@
+"""Terminal pieces of the CLI: the progress display and the human seat's prompts."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.panel import Panel
+from rich.text import Text
+
+from harness.llm.base import CallUsage
+
+
+class ProgressDisplay:
+    """A one-line live status: move, phase, calls done, tokens, errors."""
+
+    def __init__(self, console: Console, enabled: bool = True) -> None:
+        self.console = console
+        self.enabled = enabled and console.is_terminal
+        self.move = "-"
+        self.phase = "starting"
+        self.calls = 0
+        self.in_flight = 0
+        self.tokens = 0
+        self.errors = 0
+        self._live: Live | None = None
+
+    def __enter__(self) -> ProgressDisplay:
+        if self.enabled:
+            self._live = Live(self._render(), console=self.console, refresh_per_second=4, transient=True)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def pause(self) -> None:
+        """Stop drawing while the human types."""
+        if self._live is not None:
+            self._live.stop()
+
+    def unpause(self) -> None:
+        if self._live is not None:
+            self._live.start()
+
+    def _render(self) -> Text:
+        return Text.assemble(
+            ("● ", "cyan"),
+            f"move {self.move} · {self.phase} · ",
+            (f"{self.calls} calls", "bold"),
+            f" ({self.in_flight} in flight) · {self.tokens:,} tokens",
+            (f" · {self.errors} errors" if self.errors else "", "red"),
+        )
+
+    def hook(self, what: str, info: dict[str, Any]) -> None:
+        if what == "phase":
+            self.move = str(info.get("move", self.move))
+            self.phase = str(info.get("phase", self.phase))
+        elif what == "call_start":
+            self.in_flight += 1
+            key = str(info.get("key", ""))
+            parts = key.split("/")
+            if len(parts) > 1 and parts[0] != "hotwash":
+                self.move, self.phase = parts[0], parts[1]
+            elif parts and parts[0] == "hotwash":
+                self.phase = "hot-wash"
+        elif what == "call_end":
+            self.in_flight = max(0, self.in_flight - 1)
+            self.calls += 1
+            usage = info.get("usage")
+            if isinstance(usage, CallUsage):
+                self.tokens += usage.prompt_tokens + usage.completion_tokens
+        elif what == "error":
+            self.errors += 1
+        if self._live is not None:
+            self._live.update(self._render())
+
+
+class TerminalSeat:
+    """Answers the run's interrupts at the terminal: a turn's text or the position card's fields."""
+
+    def __init__(self, console: Console, display: ProgressDisplay | None = None) -> None:
+        self.console = console
+        self.display = display
+
+    def _ask(self, label: str) -> str:
+        self.console.print(label, end="", markup=True, highlight=False)
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\n")
+
+    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if self.display is not None:
+            self.display.pause()
+        try:
+            return self._card(payload) if payload.get("kind") == "card" else self._turn(payload)
+        finally:
+            if self.display is not None:
+                self.display.unpause()
+
+    def _header(self, payload: dict[str, Any], what: str) -> None:
+        title = f"[bold]Your seat: {payload['delegation']}[/bold] · move {payload['move']} · {what}"
+        self.console.print(Panel(Text(payload.get("prompt", "")), title=title, expand=True))
+
+    def _turn(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._header(payload, payload.get("phase", "turn"))
+        text = ""
+        while not text.strip():
+            text = self._ask(f"[cyan]{payload['delegation']} ({payload['phase']})>[/cyan] ")
+        return {"text": text.strip()}
+
+    def _card(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._header(payload, "position card")
+        card: dict[str, Any] = {}
+        for f in payload.get("fields", []):
+            name, choices = f["name"], f.get("choices")
+            hint = f" [{'/'.join(str(c) for c in choices)}]" if choices else ""
+            desc = f" — {f['description']}" if f.get("description") else ""
+            while True:
+                raw = self._ask(f"[cyan]{name}[/cyan]{desc}{hint}: ").strip()
+                if not choices:
+                    card[name] = raw
+                    break
+                if raw == "" and name.endswith("_level"):
+                    card[name] = None  # not addressed
+                    break
+                match = [c for c in choices if str(c) == raw]
+                if match:
+                    card[name] = match[0]
+                    break
+                self.console.print(f"[red]choose one of {', '.join(str(c) for c in choices)}[/red]")
+        return {"card": card}
