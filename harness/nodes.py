@@ -73,7 +73,7 @@ async def _speak(
         "round": rnd,
         "to": to,
     }
-    if delegation is not None and delegation in ctx.human_seats:
+    if _is_human(ctx, delegation, speaker):
         payload = turn_payload(
             kind="utterance", delegation=delegation, move=move, phase=phase, speaker=speaker, messages=messages
         )
@@ -92,6 +92,13 @@ async def _speak(
         return None
     event = UtteranceEvent(**common, author="model", text=text, usage=ctx.usage_of(reply))
     return ctx.writer.write(event)
+
+
+def _is_human(ctx: RunContext, delegation: str | None, speaker: str) -> bool:
+    """The human plays the head of a seated delegation; its other members stay AI."""
+    if delegation is None or delegation not in ctx.human_seats:
+        return False
+    return speaker == ctx.scenario.delegation(delegation).head
 
 
 def _text_of(ctx: RunContext, key: str) -> str:

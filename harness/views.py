@@ -8,6 +8,7 @@ stays bounded whatever the number of moves.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from harness.cards import card_summary
@@ -21,6 +22,8 @@ from harness.schema import (
     PositionCardEvent,
     UtteranceEvent,
 )
+
+log = logging.getLogger(__name__)
 
 LINE_CHARS = 600  # one quoted line in a prompt
 HISTORY_CHARS = 420  # one earlier move in the summary
@@ -124,8 +127,10 @@ def fit(ctx: RunContext, template: str, system: str, variables: dict[str, Any]) 
             key=lambda k: sum(len(x) for x in variables[k]),
             default=None,
         )
-        if victim is None:
-            break  # nothing left to drop; the fixed parts alone exceed the cap
+        if victim is None:  # nothing left to drop; the fixed parts alone exceed the cap
+            log.warning("%s prompt needs ~%d tokens, over the cap of %d, with nothing left to trim",
+                        template, sys_tokens + approx_tokens(user), cap)
+            break
         variables = {**variables, victim: variables[victim][1:]}
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Any
 
@@ -89,7 +90,13 @@ class TerminalSeat:
 
     def _ask(self, label: str) -> str:
         self.console.print(label, end="", markup=True, highlight=False)
-        line = sys.stdin.readline()
+        # asyncio.run's own SIGINT handler only cancels the task at the next loop turn, which a
+        # blocking read never reaches: Ctrl-C must interrupt the read itself.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            line = sys.stdin.readline()
+        finally:
+            signal.signal(signal.SIGINT, previous)
         if not line:
             raise EOFError
         return line.rstrip("\n")

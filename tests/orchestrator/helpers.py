@@ -1,0 +1,84 @@
+"""Shared helpers for the orchestrator tests (scripted fake model, no network)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.context import Options
+from harness.llm.fake import FakeCall, ScriptedModel, default_responder
+from harness.runner import Models, RunRequest, RunResult, start_run
+from harness.schema import BackendInfo, Sampling
+from harness.transcript import Run
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT = ROOT / "scenarios" / "tsd-2016-nk-crisis.yaml"
+SMOKE = ROOT / "scenarios" / "smoke.yaml"
+
+
+def models(model: ScriptedModel) -> Models:
+    return Models(default=model, backend=BackendInfo(profile="scripted", model=model.model))
+
+
+def run_fake(
+    scenario: Path,
+    out: Path,
+    model: ScriptedModel | None = None,
+    *,
+    options: Options | None = None,
+    **req: Any,
+) -> tuple[RunResult, Run, ScriptedModel]:
+    model = model or ScriptedModel()
+    request = RunRequest(scenario=scenario, out_root=out, sampling=Sampling(seed=3), **req)
+    if options is not None:
+        request.options = options
+    result = asyncio.run(start_run(request, models(model)))
+    return result, Run.load(result.folder), model
+
+
+class UniqueResponder:
+    """Plain replies carry a unique serial number, so any copy of a text can be traced."""
+
+    def __init__(self, levels: dict[tuple[str, str], dict[str, int]] | None = None) -> None:
+        self.counter = itertools.count(1)
+        self.levels = levels or {}
+
+    def __call__(self, call: FakeCall) -> Any:
+        if call.response_model is None:
+            return f"Statement number {next(self.counter):05d} on the crisis."
+        out = default_responder(call)
+        assert isinstance(out, dict)
+        for field in list(out):
+            if field.endswith("_level"):
+                out[field] = 2  # mid-scale unless a test sets it: no branch condition holds by chance
+        name = call.response_model.__name__  # card_<move>_<delegation>
+        _, move, delegation = name.split("_", 2)
+        for axis, level in self.levels.get((move, delegation), {}).items():
+            out[f"{axis}_level"] = level
+        return out
+
+
+def write_long_scenario(src: Path, dest_dir: Path, n_moves: int) -> Path:
+    """A copy of ``src`` (its personas and rubrics referenced by absolute folders) with ``n_moves``
+    moves made by repeating its moves with long injects (hand-made test data)."""
+    data = yaml.safe_load(src.read_text())
+    base = data["moves"]
+    moves = []
+    for i in range(n_moves):
+        m = copy.deepcopy(base[i % len(base)])
+        m["id"] = f"x{i + 1}"
+        m["title"] = f"{m['title']} (phase {i + 1})"
+        m["inject"] = m["inject"]
+        m["branches"] = []
+        moves.append(m)
+    data["moves"] = moves
+    data["id"] = f"long-{n_moves}"
+    dest = dest_dir / "scenarios" / f"long-{n_moves}.yaml"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(yaml.safe_dump(data, sort_keys=False))
+    return dest
