@@ -31,7 +31,7 @@ def card_model(
         fields[f"{axis}_rationale"] = (str, Field(description="one sentence"))
     others = [d.id for d in scenario.delegations if d.id != delegation]
     if others:
-        fields["request_to"] = (Literal[tuple(others)], Field(description="delegation id"))  # type: ignore[valid-type]
+        fields["request_to"] = (Literal[tuple(others)], Field(description="delegation id"))
         fields["request"] = (str, Field(description="what you ask of them"))
     fields["red_lines_invoked"] = (str, Field(description="a red line at stake, or none"))
     safe = "".join(ch if ch.isalnum() else "_" for ch in f"card_{move.id}_{delegation}")
@@ -54,7 +54,7 @@ def to_position_card(
         stances.append(
             Stance(
                 axis=axis,
-                level=int(level) if level is not None and str(level).strip() != "" else None,  # type: ignore[arg-type]
+                level=int(level) if level is not None and str(level).strip() != "" else None,
                 rationale=str(data.get(f"{axis}_rationale", "") or "").strip(),
             )
         )

@@ -18,9 +18,7 @@ class DataError(HarnessError):
 
     exit_code = 2
 
-    def __init__(
-        self, path: str, cause: str, *, field: str | None = None, line: int | None = None
-    ) -> None:
+    def __init__(self, path: str, cause: str, *, field: str | None = None, line: int | None = None) -> None:
         self.path = path
         self.field = field
         self.line = line

@@ -58,7 +58,7 @@ def builder() -> StateGraph[ExerciseState, RunContext, ExerciseState, ExerciseSt
         ExerciseState, context_schema=RunContext
     )
     g.add_node("open_move", nodes.open_move)
-    g.add_node("breakout", nodes.breakout)  # type: ignore[arg-type]
+    g.add_node("breakout", nodes.breakout)  # type: ignore[call-overload]
     g.add_node("caucus_done", nodes.join)
     g.add_node("report", nodes.report)  # type: ignore[arg-type]
     g.add_node("reports_done", nodes.next_round)

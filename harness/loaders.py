@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import DataError
-from harness.schema import DATA_MODELS, Persona, Rubric, Scenario
+from harness.schema import DATA_MODELS, LocatedValueError, Persona, Rubric, Scenario
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -41,7 +41,8 @@ def _read_text(path: Path) -> str:
     except IsADirectoryError as exc:
         raise DataError(str(path), "is a folder, expected a YAML file") from exc
     except UnicodeDecodeError as exc:
-        raise DataError(str(path), f"not UTF-8 text ({exc.reason})") from exc
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise DataError(str(path), f"not UTF-8 text ({exc.reason})", line=line) from exc
     except OSError as exc:
         raise DataError(str(path), f"cannot read ({exc.strerror})") from exc
 
@@ -55,8 +56,10 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         line = mark.line + 1 if mark is not None else None
         raise DataError(str(path), f"invalid YAML: {problem}", line=line) from exc
-    except (ValueError, TypeError, RecursionError) as exc:  # e.g. absurd timestamps, deep nesting
-        raise DataError(str(path), f"invalid YAML: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise anything on odd input
+        # e.g. "!!timestamp nope" (AttributeError), absurd dates (ValueError), deep nesting (RecursionError)
+        cause = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(str(path), f"invalid YAML: cannot read a value ({cause})") from exc
     return data, node
 
 
@@ -86,21 +89,32 @@ def _dotted(loc: Iterable[int | str]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            text = str(part)
+            if not text.isprintable():  # a key with a line break or control characters: keep one line
+                text = json.dumps(text)
+            out += ("." if out else "") + text
     return out
 
 
 def _validate(model: type[M], data: Any, path: Path, node: yaml.Node | None) -> M:
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
-        raise DataError(str(path), f"expected a mapping of fields at the top level, got {kind}", line=1)
+        line = node.start_mark.line + 1 if node is not None else 1
+        raise DataError(str(path), f"expected a mapping of fields at the top level, got {kind}", line=line)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = _trim_loc(data, err["loc"])
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raw_loc: tuple[int | str, ...] = tuple(err["loc"])
         msg = err["msg"]
+        located = (err.get("ctx") or {}).get("error")
+        if isinstance(located, LocatedValueError):  # a model-level check that knows the field
+            raw_loc += located.loc
+            msg = str(located)
+        elif err["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")
+        loc = _trim_loc(data, raw_loc)
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         if err["type"] == "extra_forbidden":
             msg = "unknown field (not in the schema)"
         elif err["type"] == "missing":
@@ -134,20 +148,28 @@ def _looks_like_tag(part: str) -> bool:
 
 
 def _raise(path: Path, field: str | None, line: int | None, cause: str) -> Any:
-    raise DataError(str(path), cause, field=field, line=line)
+    raise DataError(str(path), " ".join(cause.split()), field=field, line=line)
+
+
+def _load(model: type[M], path: Path) -> tuple[M, yaml.Node | None]:
+    data, node = _parse_yaml(path, _read_text(path))
+    return _validate(model, data, path, node), node
 
 
 def load_model(model: type[M], path: str | Path) -> M:
-    p = Path(path)
-    data, node = _parse_yaml(p, _read_text(p))
-    return _validate(model, data, p, node)
+    return _load(model, Path(path))[0]
 
 
 def load_persona(path: str | Path) -> Persona:
     p = Path(path)
-    persona = load_model(Persona, p)
+    persona, node = _load(Persona, p)
     if persona.id != p.stem:
-        raise DataError(str(p), f"id {persona.id!r} does not match the file name {p.stem!r}", field="id")
+        raise DataError(
+            str(p),
+            f"id {persona.id!r} does not match the file name {p.stem!r}",
+            field="id",
+            line=_line_of(node, ["id"]),
+        )
     return persona
 
 
@@ -157,9 +179,14 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def load_rubric(path: str | Path) -> Rubric:
     p = Path(path)
-    rubric = load_model(Rubric, p)
+    rubric, node = _load(Rubric, p)
     if rubric.axis != p.stem:
-        raise DataError(str(p), f"axis {rubric.axis!r} does not match the file name {p.stem!r}", field="axis")
+        raise DataError(
+            str(p),
+            f"axis {rubric.axis!r} does not match the file name {p.stem!r}",
+            field="axis",
+            line=_line_of(node, ["axis"]),
+        )
     return rubric
 
 
@@ -229,27 +256,39 @@ def check_references(
     scenario: Scenario, path: Path, personas: dict[str, Persona], rubrics: dict[str, Rubric]
 ) -> list[DataError]:
     """Every cross-reference problem of a scenario (empty list when it is consistent)."""
-    errors: list[DataError] = []
-    sp = str(path)
+    problems: list[tuple[list[int | str], str]] = []
     if scenario.control not in personas:
-        errors.append(DataError(sp, f"control persona {scenario.control!r} not found", field="control"))
+        problems.append((["control"], f"control persona {scenario.control!r} not found"))
     elif personas[scenario.control].delegation is not None:
-        errors.append(DataError(sp, f"control persona {scenario.control!r} must have delegation: null",
-                                field="control"))
+        problems.append((["control"], f"control persona {scenario.control!r} must have delegation: null"))
     for i, d in enumerate(scenario.delegations):
         for j, member in enumerate(d.members):
-            where = f"delegations[{i}].members[{j}]"
             persona = personas.get(member)
             if persona is None:
-                errors.append(DataError(sp, f"persona {member!r} not found", field=where))
+                problems.append((["delegations", i, "members", j], f"persona {member!r} not found"))
             elif persona.delegation != d.id:
-                errors.append(DataError(
-                    sp, f"persona {member!r} belongs to delegation {persona.delegation!r}, not {d.id!r}",
-                    field=where))
-    for axis in scenario.axes:
+                problems.append(
+                    (
+                        ["delegations", i, "members", j],
+                        f"persona {member!r} belongs to delegation {persona.delegation!r}, not {d.id!r}",
+                    )
+                )
+    for k, axis in enumerate(scenario.axes):
         if axis not in rubrics:
-            errors.append(DataError(sp, f"axis {axis!r} has no rubric file", field="axes"))
-    return errors
+            problems.append((["axes", k], f"axis {axis!r} has no rubric file"))
+    if not problems:
+        return []
+    node: yaml.Node | None = None
+    try:  # line numbers, where the file can still be read
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except Exception:
+        node = None
+    return [
+        DataError(
+            str(path), cause, field=_dotted(loc), line=_line_of(node, loc) if node is not None else None
+        )
+        for loc, cause in problems
+    ]
 
 
 def load_bundle(

@@ -73,9 +73,14 @@ async def _speak(
         "round": rnd,
         "to": to,
     }
-    if _is_human(ctx, delegation, speaker):
+    if delegation is not None and _is_human(ctx, delegation, speaker):
         payload = turn_payload(
-            kind="utterance", delegation=delegation, move=move, phase=phase, speaker=speaker, messages=messages
+            kind="utterance",
+            delegation=delegation,
+            move=move,
+            phase=phase,
+            speaker=speaker,
+            messages=messages,
         )
         value = ask(key, payload)
         text = str(value.get("text", "")).strip() or "(no comment)"
@@ -205,6 +210,9 @@ async def _position_card(ctx: RunContext, move_id: str, delegation: str) -> Posi
     except InvalidReply as exc:
         ctx.record_error(key, move_id, key, "invalid_reply", str(exc))
         return None
+    if reply.parsed is None:
+        ctx.record_error(key, move_id, key, "invalid_reply", "no structured reply")
+        return None
     card = to_position_card(reply.parsed, ctx.scenario, move, delegation)
     event = PositionCardEvent(
         key=key, move=move_id, delegation=delegation, author="model", card=card, usage=ctx.usage_of(reply)
@@ -309,7 +317,9 @@ async def adjudicate(state: ExerciseState, runtime: Runtime[RunContext]) -> dict
     nxt = next_move_id(ctx.scenario, move, cards)
     played = [*state.get("played", []), move.id]
     if nxt is not None and nxt in played:
-        ctx.record_error(key, move.id, key, "branch_loop", f"move {nxt!r} was already played; ending the exercise")
+        ctx.record_error(
+            key, move.id, key, "branch_loop", f"move {nxt!r} was already played; ending the exercise"
+        )
         nxt = None
     if move.consequences:
         text, scripted = move.consequences, True

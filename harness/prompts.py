@@ -45,12 +45,12 @@ class Prompts:
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"{self.folder / (name + '.md')}: {exc.message}") from exc
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"{exc.filename or name}:{exc.lineno}: template syntax: {exc.message}") from exc
+            raise TemplateError(
+                f"{exc.filename or name}:{exc.lineno}: template syntax: {exc.message}"
+            ) from exc
 
     def hashes(self) -> dict[str, str]:
-        return {
-            p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(self.folder.glob("*.md"))
-        }
+        return {p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(self.folder.glob("*.md"))}
 
 
 @lru_cache(maxsize=8)

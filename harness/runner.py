@@ -111,7 +111,9 @@ def _check_seats(bundle: Bundle, seats: list[str], model_for: dict[str, Any]) ->
     ids = [d.id for d in bundle.scenario.delegations]
     for s in seats:
         if s not in ids:
-            raise ConfigError(f"--human {s}: no such delegation in {bundle.scenario.id} (have {', '.join(ids)})")
+            raise ConfigError(
+                f"--human {s}: no such delegation in {bundle.scenario.id} (have {', '.join(ids)})"
+            )
     for s in model_for:
         if s not in ids:
             raise ConfigError(f"--model-for {s}=…: no such delegation (have {', '.join(ids)})")
@@ -163,25 +165,28 @@ async def _execute(
                     break
     except (BackendUnavailable, BackendRequestError) as exc:
         status = "interrupted"
-        ctx.writer.write(ErrorEvent(key=f"backend/{attempt}", where="backend", kind=type(exc).__name__,
-                                    message=str(exc)))
+        ctx.writer.write(
+            ErrorEvent(key=f"backend/{attempt}", where="backend", kind=type(exc).__name__, message=str(exc))
+        )
         failure = RunInterrupted(f"{exc} — the run is saved; continue with: harness resume {ctx.run_id}")
     except (KeyboardInterrupt, EOFError):
         status = "interrupted"
         failure = RunInterrupted(f"stopped by the user; continue with: harness resume {ctx.run_id}")
     except LLMError as exc:
         status = "failed"
-        ctx.writer.write(ErrorEvent(key=f"failure/{attempt}", where="run", kind=type(exc).__name__,
-                                    message=str(exc)))
+        ctx.writer.write(
+            ErrorEvent(key=f"failure/{attempt}", where="run", kind=type(exc).__name__, message=str(exc))
+        )
         failure = exc
     except HarnessError as exc:
         status = "failed"
-        ctx.writer.write(ErrorEvent(key=f"failure/{attempt}", where="run", kind=type(exc).__name__,
-                                    message=str(exc)))
+        ctx.writer.write(
+            ErrorEvent(key=f"failure/{attempt}", where="run", kind=type(exc).__name__, message=str(exc))
+        )
         failure = exc
     wall = prior_wall + time.monotonic() - started
     totals = totals_from(ctx.writer.events(), wall)
-    ctx.writer.write(RunEndEvent(key=f"run_end/{attempt}", status=status, totals=totals))  # type: ignore[arg-type]
+    ctx.writer.write(RunEndEvent(key=f"run_end/{attempt}", status=status, totals=totals))
     ctx.writer.close()
     ctx.emit("done", status=status)
     if failure is not None:
@@ -313,8 +318,9 @@ async def start_run(
     prompts = Prompts(req.prompts_dir)
     writer = TranscriptWriter(folder / TRANSCRIPT_NAME)
     writer.write(_manifest(run_id, bundle, prompts, models, req.sampling, req.human_seats, req.options))
-    ctx = _context(run_id, bundle, writer, prompts, models, req.sampling, req.human_seats, req.options,
-                   {}, progress)
+    ctx = _context(
+        run_id, bundle, writer, prompts, models, req.sampling, req.human_seats, req.options, {}, progress
+    )
     first = {"move": bundle.scenario.moves[0].id, "played": [], "cards": {}, "plenary_round": 0}
     return await _execute(ctx, first, human_io, attempt=1, prior_wall=0.0)
 
@@ -357,8 +363,16 @@ async def resume_run(
     writer.write(ResumeEvent(key=f"resume/{attempt - 1}", at_seq=writer.next_seq, backend=models.backend))
     prior_wall = end.totals.wall_s if end is not None else 0.0
     ctx = _context(
-        manifest.run_id, bundle, writer, prompts, models, manifest.sampling, manifest.human_seats,
-        _options_from(manifest, options or Options()), _move_overrides(manifest), progress,
+        manifest.run_id,
+        bundle,
+        writer,
+        prompts,
+        models,
+        manifest.sampling,
+        manifest.human_seats,
+        _options_from(manifest, options or Options()),
+        _move_overrides(manifest),
+        progress,
     )
     async with AsyncSqliteSaver.from_conn_string(str(writer.path.parent / CHECKPOINTS)) as saver:
         snap = await build_graph(saver).aget_state({"configurable": {"thread_id": manifest.run_id}})
@@ -371,7 +385,9 @@ async def resume_run(
 FORK_SAMPLING = {"seed": int, "temperature": float, "max_tokens": int}
 
 
-def parse_sets(sets: list[str], at_move: str) -> tuple[dict[str, Any], dict[str, dict[str, str]], bool | None]:
+def parse_sets(
+    sets: list[str], at_move: str
+) -> tuple[dict[str, Any], dict[str, dict[str, str]], bool | None]:
     """``--set KEY=VALUE`` → sampling changes, per-move text overrides, narrate."""
     sampling: dict[str, Any] = {}
     moves: dict[str, dict[str, str]] = {}
@@ -385,10 +401,16 @@ def parse_sets(sets: list[str], at_move: str) -> tuple[dict[str, Any], dict[str,
             try:
                 sampling[key] = FORK_SAMPLING[key](value)
             except ValueError as exc:
-                raise ConfigError(f"--set {key}: {value!r} is not a valid {FORK_SAMPLING[key].__name__}") from exc
+                raise ConfigError(
+                    f"--set {key}: {value!r} is not a valid {FORK_SAMPLING[key].__name__}"
+                ) from exc
         elif key in ("inject", "consequences"):
             moves.setdefault(at_move, {})[key] = value
-        elif key.startswith("moves.") and key.count(".") == 2 and key.split(".")[2] in ("inject", "consequences"):
+        elif (
+            key.startswith("moves.")
+            and key.count(".") == 2
+            and key.split(".")[2] in ("inject", "consequences")
+        ):
             _, mid, fld = key.split(".")
             moves.setdefault(mid, {})[fld] = value
         elif key == "narrate":
@@ -440,14 +462,26 @@ async def fork_run(
     prompts = Prompts()
     writer = TranscriptWriter(folder / TRANSCRIPT_NAME)
     overrides: dict[str, Any] = {"sets": list(sets or []), "moves": merged_moves}
-    writer.write(_manifest(new_id, bundle, prompts, models, sampling, pm.human_seats, opts,
-                           Parent(run_id=pm.run_id, move=at_move), overrides))
+    writer.write(
+        _manifest(
+            new_id,
+            bundle,
+            prompts,
+            models,
+            sampling,
+            pm.human_seats,
+            opts,
+            Parent(run_id=pm.run_id, move=at_move),
+            overrides,
+        )
+    )
     for e in parent.events:  # the shared history, same keys, new sequence numbers
         move = getattr(e, "move", None)
         if move in before and not isinstance(e, ManifestEvent | ResumeEvent | RunEndEvent):
             writer.write(e.model_copy(update={"seq": 0}))
-    ctx = _context(new_id, bundle, writer, prompts, models, sampling, pm.human_seats, opts, merged_moves,
-                   progress)
+    ctx = _context(
+        new_id, bundle, writer, prompts, models, sampling, pm.human_seats, opts, merged_moves, progress
+    )
     return await _execute(ctx, state, human_io, attempt=1, prior_wall=0.0)
 
 

@@ -30,6 +30,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
+class LocatedValueError(ValueError):
+    """A model-level check that knows which field below the model is at fault.
+
+    ``loc`` is relative to the model being validated (e.g. ``("moves", 0, "branches", 1, "goto")``);
+    the loaders append it to pydantic's location so the error names the field and its line.
+    """
+
+    def __init__(self, loc: tuple[int | str, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
 # --------------------------------------------------------------------------------------------------
 # Data files
 # --------------------------------------------------------------------------------------------------
@@ -70,9 +82,10 @@ class Delegation(Strict):
     @model_validator(mode="after")
     def _head_is_member(self) -> Delegation:
         if self.head not in self.members:
-            raise ValueError(f"head {self.head!r} is not one of the delegation's members")
-        if len(set(self.members)) != len(self.members):
-            raise ValueError("members lists a persona twice")
+            raise LocatedValueError(("head",), f"head {self.head!r} is not one of the delegation's members")
+        for j, member in enumerate(self.members):
+            if member in self.members[:j]:
+                raise LocatedValueError(("members", j), f"members lists persona {member!r} twice")
         return self
 
 
@@ -125,22 +138,29 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _internal_refs(self) -> Scenario:
         seen: set[str] = set()
-        for d in self.delegations:
+        for i, d in enumerate(self.delegations):
             if d.id in seen:
-                raise ValueError(f"delegation id {d.id!r} appears twice")
+                raise LocatedValueError(("delegations", i, "id"), f"delegation id {d.id!r} appears twice")
             seen.add(d.id)
         move_ids = [m.id for m in self.moves]
-        if len(set(move_ids)) != len(move_ids):
-            raise ValueError("two moves share an id")
-        for m in self.moves:
-            for b in m.branches:
+        for i, m in enumerate(self.moves):
+            if m.id in move_ids[:i]:
+                raise LocatedValueError(("moves", i, "id"), f"two moves share the id {m.id!r}")
+        for i, m in enumerate(self.moves):
+            for j, b in enumerate(m.branches):
+                at = ("moves", i, "branches", j)
                 if b.goto not in move_ids:
-                    raise ValueError(f"move {m.id!r}: branch target {b.goto!r} is not a move id")
-                for c in b.when:
+                    raise LocatedValueError((*at, "goto"), f"branch target {b.goto!r} is not a move id")
+                for k, c in enumerate(b.when):
                     if c.delegation not in seen:
-                        raise ValueError(f"move {m.id!r}: branch names unknown delegation {c.delegation!r}")
+                        raise LocatedValueError(
+                            (*at, "when", k, "delegation"),
+                            f"branch names unknown delegation {c.delegation!r}",
+                        )
                     if c.axis not in self.axes:
-                        raise ValueError(f"move {m.id!r}: branch names axis {c.axis!r} not in axes")
+                        raise LocatedValueError(
+                            (*at, "when", k, "axis"), f"branch names axis {c.axis!r} not in axes"
+                        )
         return self
 
     def delegation(self, delegation_id: str) -> Delegation:

@@ -46,7 +46,7 @@ def utc_now() -> str:
 
 
 def parse_event(obj: Any) -> EventBase:
-    return _EVENT_ADAPTER.validate_python(obj)  # type: ignore[return-value]
+    return _EVENT_ADAPTER.validate_python(obj)
 
 
 def _split_lines(data: bytes) -> tuple[list[bytes], int]:

@@ -50,9 +50,13 @@ def validate_paths(paths: list[Path]) -> ValidationReport:
     for f in _expand(paths, report):
         kind = detect_kind(f)
         if kind is None:
-            report.errors.append(DataError(
-                str(f), "cannot tell what this file is: give it a '# yaml-language-server: $schema=' "
-                "header or put it under personas/, scenarios/ or rubrics/"))
+            report.errors.append(
+                DataError(
+                    str(f),
+                    "cannot tell what this file is: give it a '# yaml-language-server: $schema=' "
+                    "header or put it under personas/, scenarios/ or rubrics/",
+                )
+            )
             continue
         try:
             if kind == "persona":

@@ -101,9 +101,7 @@ def history_lines(ctx: RunContext, delegation: str | None, before_move: str | No
         line = f'Move "{title}": {_clip(e.text, HISTORY_CHARS)}'
         card = own_card(ctx, e.move, delegation) if delegation else None
         if card is not None:
-            stated = "; ".join(
-                f"{s.axis} {'n/a' if s.level is None else s.level}" for s in card.stances
-            )
+            stated = "; ".join(f"{s.axis} {'n/a' if s.level is None else s.level}" for s in card.stances)
             line += f" (Your delegation's stated stances: {stated}.)"
         out.append(line)
     return out
@@ -128,8 +126,12 @@ def fit(ctx: RunContext, template: str, system: str, variables: dict[str, Any]) 
             default=None,
         )
         if victim is None:  # nothing left to drop; the fixed parts alone exceed the cap
-            log.warning("%s prompt needs ~%d tokens, over the cap of %d, with nothing left to trim",
-                        template, sys_tokens + approx_tokens(user), cap)
+            log.warning(
+                "%s prompt needs ~%d tokens, over the cap of %d, with nothing left to trim",
+                template,
+                sys_tokens + approx_tokens(user),
+                cap,
+            )
             break
         variables = {**variables, victim: variables[victim][1:]}
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]

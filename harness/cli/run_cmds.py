@@ -32,7 +32,9 @@ from harness.transcript import Run
 console = Console()
 err_console = Console(stderr=True)
 
-BackendOpt = Annotated[str | None, typer.Option("--backend", help="Backend profile (see `harness backends`).")]
+BackendOpt = Annotated[
+    str | None, typer.Option("--backend", help="Backend profile (see `harness backends`).")
+]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="Model name at the backend.")]
 ModelForOpt = Annotated[
@@ -41,7 +43,9 @@ ModelForOpt = Annotated[
 OutOpt = Annotated[Path, typer.Option("--out", help="Root folder of run folders.")]
 ConcOpt = Annotated[int, typer.Option("--max-concurrency", min=1, help="Parallel model calls at most.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display (for scripts).")]
-CacheOpt = Annotated[Path | None, typer.Option("--cache", help="Response cache folder (replays cost nothing).")]
+CacheOpt = Annotated[
+    Path | None, typer.Option("--cache", help="Response cache folder (replays cost nothing).")
+]
 
 
 def _parse_model_for(items: list[str] | None) -> dict[str, str]:
@@ -135,7 +139,9 @@ def run(
     temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Max tokens a reply.")] = None,
     out: OutOpt = Path("transcripts"),
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Run id (default: time-scenario-hex).")] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Run id (default: time-scenario-hex).")
+    ] = None,
     human: Annotated[
         list[str] | None, typer.Option("--human", help="Take this delegation's head seat yourself.")
     ] = None,
@@ -227,8 +233,15 @@ def fork(
         human = bool(parent.manifest.human_seats)
         result = _drive(
             lambda hook, seat: fork_run(
-                parent.path, at, models, sets=set_, out_root=out, run_id=run_id, options=opts,
-                human_io=seat, progress=hook,
+                parent.path,
+                at,
+                models,
+                sets=set_,
+                out_root=out,
+                run_id=run_id,
+                options=opts,
+                human_io=seat,
+                progress=hook,
             ),
             quiet,
             human,

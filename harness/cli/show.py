@@ -13,7 +13,6 @@ from harness.schema import (
     ErrorEvent,
     InjectEvent,
     PositionCardEvent,
-
     UtteranceEvent,
 )
 from harness.transcript import Run
@@ -69,18 +68,18 @@ def print_run(
                 continue
             if channel == "plenary":
                 continue
-            t = Table(title=f"position card · {e.delegation} · {e.move}", show_header=False, expand=True)
-            t.add_column(style="bold", ratio=1)
-            t.add_column(ratio=3)
+            table = Table(title=f"position card · {e.delegation} · {e.move}", show_header=False, expand=True)
+            table.add_column(style="bold", ratio=1)
+            table.add_column(ratio=3)
             for a in e.card.answers:
-                t.add_row(a.question, a.answer)
+                table.add_row(a.question, a.answer)
             for s in e.card.stances:
-                t.add_row(s.axis, f"{'not addressed' if s.level is None else s.level} — {s.rationale}")
+                table.add_row(s.axis, f"{'not addressed' if s.level is None else s.level} — {s.rationale}")
             for r in e.card.requests:
-                t.add_row(f"request → {r.to}", r.ask)
+                table.add_row(f"request → {r.to}", r.ask)
             if e.card.red_lines_invoked:
-                t.add_row("red lines", "; ".join(e.card.red_lines_invoked))
-            console.print(t)
+                table.add_row("red lines", "; ".join(e.card.red_lines_invoked))
+            console.print(table)
         elif isinstance(e, AdjudicationEvent):
             nxt = f" → next: {e.next_move}" if e.next_move else " → end of moves"
             console.print(Panel(e.text, title=f"adjudication{nxt}", border_style="magenta"))
@@ -89,10 +88,7 @@ def print_run(
     end = run.run_end()
     if end is not None and not move:
         t = end.totals
-        console.print(
-            Rule(f"run_end: {end.status} · {t.calls} calls · {t.prompt_tokens + t.completion_tokens:,} tokens · "
-                 f"{t.wall_s:.1f} s")
-        )
+        tokens = t.prompt_tokens + t.completion_tokens
+        console.print(Rule(f"run_end: {end.status} · {t.calls} calls · {tokens:,} tokens · {t.wall_s:.1f} s"))
     elif end is None and not move:
         console.print(Rule("[yellow]no run_end: the run is in progress or was killed[/yellow]"))
-

@@ -52,7 +52,9 @@ def _rng_for(call: FakeCall) -> random.Random:
     return random.Random(int(digest[:16], 16))
 
 
-def instance_from_schema(schema: dict[str, Any], rng: random.Random, defs: dict[str, Any] | None = None) -> Any:
+def instance_from_schema(
+    schema: dict[str, Any], rng: random.Random, defs: dict[str, Any] | None = None
+) -> Any:
     """Build a JSON value that satisfies a (pydantic-generated) JSON schema."""
     defs = defs if defs is not None else schema.get("$defs", {})
     if "$ref" in schema:
@@ -85,7 +87,7 @@ def instance_from_schema(schema: dict[str, Any], rng: random.Random, defs: dict[
 def default_responder(call: FakeCall) -> str | dict[str, Any] | BaseModel:
     rng = _rng_for(call)
     if call.response_model is not None:
-        return instance_from_schema(call.response_model.model_json_schema(), rng)  # type: ignore[no-any-return]
+        return instance_from_schema(call.response_model.model_json_schema(), rng)
     last = call.messages[-1]["content"] if call.messages else ""
     return f"Scripted reply {rng.randint(1000, 9999)} to a prompt of {approx_tokens(last)} tokens."
 
@@ -124,7 +126,11 @@ class ScriptedModel:
                 raise InvalidReply(f"scripted reply failed validation: {exc}", last_text=str(out)) from exc
             text = parsed.model_dump_json()
         else:
-            text = out if isinstance(out, str) else json.dumps(out if isinstance(out, dict) else out.model_dump())
+            text = (
+                out
+                if isinstance(out, str)
+                else json.dumps(out if isinstance(out, dict) else out.model_dump())
+            )
         usage = CallUsage(
             prompt_tokens=approx_tokens(call.prompt_text),
             completion_tokens=approx_tokens(text),

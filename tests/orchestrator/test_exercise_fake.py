@@ -57,7 +57,8 @@ def test_default_scenario_event_sequence(tmp_path: Path) -> None:
                 i for i, e in enumerate(block) if isinstance(e, PositionCardEvent) and e.delegation == d.id
             )
             turns = [
-                i for i, e in enumerate(block)
+                i
+                for i, e in enumerate(block)
                 if isinstance(e, UtteranceEvent) and e.channel == "caucus" and e.delegation == d.id
             ]
             assert max(turns) < card_i

@@ -13,7 +13,9 @@ from harness.schema import InjectEvent
 from harness.transcript import Run
 from tests.orchestrator.helpers import DEFAULT, ScriptedModel, UniqueResponder, models, run_fake
 
-NEW_INJECT = "Counterfactual: Pyongyang offers talks in Panmunjom instead of shelling. (hand-written test text)"
+NEW_INJECT = (
+    "Counterfactual: Pyongyang offers talks in Panmunjom instead of shelling. (hand-written test text)"
+)
 
 
 def test_fork_at_a_move_with_a_changed_inject(tmp_path: Path) -> None:
@@ -22,8 +24,14 @@ def test_fork_at_a_move_with_a_changed_inject(tmp_path: Path) -> None:
     before = (parent_result.folder / "transcript.jsonl").read_bytes()
     model = ScriptedModel(UniqueResponder())
     child_result = asyncio.run(
-        fork_run(parent.folder, "m3", models(model), sets=[f"inject={NEW_INJECT}", "seed=11"], out_root=out,
-                 run_id="child")
+        fork_run(
+            parent.folder,
+            "m3",
+            models(model),
+            sets=[f"inject={NEW_INJECT}", "seed=11"],
+            out_root=out,
+            run_id="child",
+        )
     )
     assert child_result.status == "completed"
     child = Run.load(out / "child")

@@ -32,10 +32,21 @@ CARD_ANSWERS = {
 def _spawn(args: list[str], out: Path, url: str) -> pexpect.spawn:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "OPENAI_"))}
     env["COLUMNS"] = "200"
-    cmd = [*args, "--backend", "compatible", "--base-url", url, "--model", "fake-model", "--out", str(out),
-           "--quiet"]
-    return pexpect.spawn(sys.executable, ["-m", "harness", *cmd], env=env, encoding="utf-8", timeout=60,
-                         dimensions=(50, 200))
+    cmd = [
+        *args,
+        "--backend",
+        "compatible",
+        "--base-url",
+        url,
+        "--model",
+        "fake-model",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    return pexpect.spawn(
+        sys.executable, ["-m", "harness", *cmd], env=env, encoding="utf-8", timeout=60, dimensions=(50, 200)
+    )
 
 
 def _turn(child: pexpect.spawn, phase: str, text: str) -> None:

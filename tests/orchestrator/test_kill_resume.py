@@ -10,8 +10,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from harness.testserver import FakeOpenAIServer
 from harness.transcript import Run
 from tests.orchestrator.helpers import SMOKE
@@ -19,7 +17,9 @@ from tests.orchestrator.helpers import SMOKE
 CRASH_CODE = 75  # os._exit code of the HARNESS_CRASH_AFTER hook
 
 
-def _cli(args: list[str], out: Path, base_url: str, crash_after: int | None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    args: list[str], out: Path, base_url: str, crash_after: int | None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "OPENAI_"))}
     if crash_after is not None:
         env["HARNESS_CRASH_AFTER"] = str(crash_after)
@@ -48,12 +48,17 @@ def test_killed_at_several_points_and_resumed(tmp_path: Path) -> None:
         # a reference run without crashes: the set of turns a complete run holds
         ref = _cli(["run", str(SMOKE), "--run-id", "reference", "--seed", "5"], out, server.base_url, None)
         assert ref.returncode == 0, ref.stderr
-        expected = {k for k in _raw_keys(out / "reference" / "transcript.jsonl")
-                    if not k.startswith(("run_end/", "resume/"))}
+        expected = {
+            k
+            for k in _raw_keys(out / "reference" / "transcript.jsonl")
+            if not k.startswith(("run_end/", "resume/"))
+        }
         server.reset_counts()
 
         crashes = [4, 3, 6, 2, 5]
-        first = _cli(["run", str(SMOKE), "--run-id", "victim", "--seed", "5"], out, server.base_url, crashes[0])
+        first = _cli(
+            ["run", str(SMOKE), "--run-id", "victim", "--seed", "5"], out, server.base_url, crashes[0]
+        )
         assert first.returncode == CRASH_CODE, first.stderr
         for n in crashes[1:]:
             again = _cli(["resume", "victim"], out, server.base_url, n)
@@ -85,9 +90,29 @@ def test_unreachable_backend_interrupts_cleanly(tmp_path: Path) -> None:
     # the server is stopped: nothing listens on that port any more
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "OPENAI_"))}
     proc = subprocess.run(
-        [sys.executable, "-m", "harness", "run", str(SMOKE), "--run-id", "down", "--backend", "compatible",
-         "--base-url", url, "--model", "fake-model", "--out", str(out), "--quiet"],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            str(SMOKE),
+            "--run-id",
+            "down",
+            "--backend",
+            "compatible",
+            "--base-url",
+            url,
+            "--model",
+            "fake-model",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 3, proc.stderr
     assert "harness resume down" in proc.stderr
