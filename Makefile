@@ -56,9 +56,17 @@ $(VENV)/.installed-local: $(VENV)/.installed-base $(WHEELHOUSE)/.built
 install: $(VENV)/.installed-base
 install-local: $(VENV)/.installed-local
 
+RUN_ARGS ?= --seed 7
+
 run: install-local
-	$(PY) -m harness doctor
-	@echo "(the orchestrator has not landed yet: make run ends after 'harness doctor')"
+	@set -e; \
+	run_id=$$(date -u +%Y%m%dT%H%M%S)-$$(basename $(SCENARIO) .yaml)-$$($(PY) -c 'import secrets; print(secrets.token_hex(3))'); \
+	$(PY) -m harness run $(SCENARIO) --out $(OUT) --run-id $$run_id $(RUN_ARGS); \
+	$(PY) -m harness score $(OUT)/$$run_id --scorer rules; \
+	$(PY) -m harness score $(OUT)/$$run_id --scorer stated; \
+	$(PY) -m harness report $(OUT)/$$run_id; \
+	echo "transcript: $(OUT)/$$run_id/transcript.jsonl"; \
+	echo "report:     $(OUT)/$$run_id/report.html"
 
 lint: install
 	$(VENV)/bin/ruff check harness evals tests bench

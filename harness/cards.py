@@ -7,13 +7,25 @@ Only what the delegation must decide is asked; delegation and move are filled in
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from harness.schema import Answer, Branch, Move, PositionCard, Request, Rubric, Scenario, Stance
 
 LevelChoice = Literal[0, 1, 2, 3, 4]
+
+
+def clipped(limit: int) -> Any:
+    """A string the grammar bounds (``maxLength`` in the schema) and validation clips, never rejects."""
+
+    def clip(value: Any) -> Any:
+        return value[:limit] if isinstance(value, str) else value
+
+    return Annotated[str, BeforeValidator(clip), Field(max_length=limit)]
+
+
+ANSWER, RATIONALE, REQUEST, RED_LINE = clipped(320), clipped(240), clipped(240), clipped(120)
 NO_RED_LINE = {"", "none", "no", "n/a", "none.", "-"}
 
 
@@ -23,17 +35,17 @@ def card_model(
     """A pydantic model with one required field per set question and per axis."""
     fields: dict[str, Any] = {}
     for i, question in enumerate(move.set_questions, start=1):
-        fields[f"answer_{i}"] = (str, Field(description=question))
+        fields[f"answer_{i}"] = (ANSWER, Field(description=question))
     for axis in scenario.axes:
         rubric = rubrics.get(axis)
         title = rubric.title if rubric else axis
         fields[f"{axis}_level"] = (LevelChoice, Field(description=f"stance on {title}, 0-4"))
-        fields[f"{axis}_rationale"] = (str, Field(description="one sentence"))
+        fields[f"{axis}_rationale"] = (RATIONALE, Field(description="one sentence"))
     others = [d.id for d in scenario.delegations if d.id != delegation]
     if others:
         fields["request_to"] = (Literal[tuple(others)], Field(description="delegation id"))
-        fields["request"] = (str, Field(description="what you ask of them"))
-    fields["red_lines_invoked"] = (str, Field(description="a red line at stake, or none"))
+        fields["request"] = (REQUEST, Field(description="what you ask of them"))
+    fields["red_lines_invoked"] = (RED_LINE, Field(description="a red line at stake, or none"))
     safe = "".join(ch if ch.isalnum() else "_" for ch in f"card_{move.id}_{delegation}")
     model: type[BaseModel] = create_model(safe, __config__=ConfigDict(extra="ignore"), **fields)
     return model

@@ -52,6 +52,8 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(node, dict):
             return
         node.pop("default", None)
+        for unsupported in ("maxLength", "minLength"):  # not accepted by strict mode; length is advisory
+            node.pop(unsupported, None)
         if "$ref" in node:
             for key in [k for k in node if k != "$ref"]:
                 del node[key]

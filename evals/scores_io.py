@@ -1,0 +1,108 @@
+"""``AxisScore`` lines on disk: ``<run folder>/scores/<scorer>.jsonl`` (DESIGN §3).
+
+Writing replaces the file atomically (a re-score never leaves half a file); reading names the file and
+line of the first bad row as a :class:`~harness.errors.DataError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from harness.errors import DataError
+from harness.schema import AxisScore
+from harness.transcript import TRANSCRIPT_NAME
+
+M = TypeVar("M", bound=BaseModel)
+SCORES_DIR = "scores"
+NOTES_SUFFIX = ".notes.jsonl"
+
+
+def scores_path(run_folder: str | Path, scorer: str) -> Path:
+    return Path(run_folder) / SCORES_DIR / f"{scorer}.jsonl"
+
+
+def write_jsonl(path: str | Path, rows: Iterable[BaseModel]) -> Path:
+    """Write one JSON object per line, replacing ``path`` atomically."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(row.model_dump_json() + "\n")
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def write_scores(path: str | Path, scores: Iterable[AxisScore]) -> Path:
+    return write_jsonl(path, scores)
+
+
+def read_jsonl(path: str | Path, model: type[M], what: str) -> list[M]:
+    """One ``model`` per non-blank line; a bad line is a DataError naming file, line and field."""
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError as exc:
+        raise DataError(str(p), f"no such {what} file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(str(p), f"cannot read ({exc})") from exc
+    out: list[M] = []
+    for i, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(model.model_validate(json.loads(line)))
+        except json.JSONDecodeError as exc:
+            raise DataError(str(p), f"not JSON ({exc.msg})", line=i) from exc
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(x) for x in err["loc"]) or None
+            raise DataError(str(p), f"not a valid {what} row ({err['msg']})", field=field, line=i) from exc
+    return out
+
+
+def read_scores(path: str | Path) -> list[AxisScore]:
+    return read_jsonl(path, AxisScore, "scores")
+
+
+def find_score_files(inputs: Sequence[str | Path], scorer: str | None = None) -> list[Path]:
+    """Score files from paths that are score files, run folders or transcripts.
+
+    A run folder contributes ``scores/<scorer>.jsonl``; without ``scorer`` it must hold exactly one
+    scores file (mixing scorers in one summary would compare unlike things).
+    """
+    files: list[Path] = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_file() and p.name == TRANSCRIPT_NAME:
+            p = p.parent
+        if p.is_file():
+            files.append(p)
+            continue
+        if not p.is_dir():
+            raise DataError(str(p), "not a scores file or a run folder")
+        if scorer is not None:
+            f = scores_path(p, scorer)
+            if not f.is_file():
+                raise DataError(str(f), f"no {scorer} scores here: run `harness score {p} --scorer {scorer}`")
+            files.append(f)
+            continue
+        found = sorted(f for f in (p / SCORES_DIR).glob("*.jsonl") if not f.name.endswith(NOTES_SUFFIX))
+        if not found:
+            raise DataError(str(p), "no scores/<scorer>.jsonl in this run folder: run `harness score` first")
+        if len(found) > 1:
+            names = ", ".join(f.stem for f in found)
+            raise DataError(str(p), f"several scorers' files ({names}): choose one with --scorer")
+        files.append(found[0])
+    return files

@@ -1,0 +1,308 @@
+"""``harness score``, ``harness divergence``, ``harness validate-scorer`` and ``harness import``."""
+
+from __future__ import annotations
+
+import csv
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harness.errors import ConfigError, DataError
+from harness.llm.base import ChatModel
+
+if TYPE_CHECKING:
+    from evals.scorers.base import Scorer
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class ScorerName(StrEnum):
+    rules = "rules"
+    stated = "stated"
+    judge = "judge"
+
+
+ScorerOpt = Annotated[ScorerName, typer.Option("--scorer", help="rules (offline default), stated or judge.")]
+RubricsOpt = Annotated[Path | None, typer.Option("--rubrics", help="Rubric folder (default evals/rubrics).")]
+CodebookOpt = Annotated[
+    Path | None, typer.Option("--codebook", help="Rules codebook (default evals/codebook.yaml).")
+]
+JudgeBackendOpt = Annotated[
+    list[str] | None, typer.Option("--judge-backend", help="Judge backend profile; repeat for a panel.")
+]
+JudgeUrlOpt = Annotated[
+    list[str] | None, typer.Option("--judge-base-url", help="Judge endpoint; repeat for a panel.")
+]
+JudgeModelOpt = Annotated[
+    list[str] | None, typer.Option("--judge-model", help="Judge model; repeat for a panel.")
+]
+SamplesOpt = Annotated[int, typer.Option("--samples", min=1, help="Judge samples per unit (k).")]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, help="Judge calls in flight at once.")]
+
+
+def _fmt(x: Any, digits: int = 2) -> str:
+    return "—" if x is None else (f"{x:.{digits}f}" if isinstance(x, float) else str(x))
+
+
+def _judge_models(backends: list[str], urls: list[str], models: list[str]) -> list[ChatModel]:
+    """One chat model per panel member; a flag given once applies to every member."""
+    from harness.llm.client import build_chat_model
+    from harness.llm.config import resolve_backend
+
+    n = max(len(backends), len(urls), len(models), 1)
+    for flag, values in (
+        ("--judge-backend", backends),
+        ("--judge-base-url", urls),
+        ("--judge-model", models),
+    ):
+        if len(values) not in (0, 1, n):
+            raise ConfigError(
+                f"{flag} given {len(values)} times for a panel of {n}: give it once or {n} times"
+            )
+
+    def pick(values: list[str], i: int) -> str | None:
+        return values[i] if len(values) == n else (values[0] if values else None)
+
+    return [
+        build_chat_model(resolve_backend(pick(backends, i), pick(urls, i), pick(models, i))) for i in range(n)
+    ]
+
+
+def _close(models: list[ChatModel]) -> None:
+    for m in models:
+        close = getattr(m, "close", None)
+        if callable(close):
+            close()
+
+
+def _build(
+    name: ScorerName,
+    codebook: Path | None,
+    judge: tuple[list[str], list[str], list[str]],
+    samples: int,
+    concurrency: int,
+    pool: bool,
+) -> tuple[Scorer, list[ChatModel]]:
+    from evals.scorers import build_scorer
+    from evals.scorers.rules import load_codebook
+
+    if name is ScorerName.judge:
+        models = _judge_models(*judge)
+        return build_scorer(
+            "judge", models=models, samples=samples, concurrency=concurrency, pool=pool
+        ), models
+    if name is ScorerName.rules:
+        return build_scorer("rules", codebook=codebook), []
+    return build_scorer("stated", codebook=load_codebook(codebook) if codebook else None), []
+
+
+def score(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders or their transcript.jsonl.")],
+    scorer: ScorerOpt = ScorerName.rules,
+    rubrics: RubricsOpt = None,
+    codebook: CodebookOpt = None,
+    judge_backend: JudgeBackendOpt = None,
+    judge_base_url: JudgeUrlOpt = None,
+    judge_model: JudgeModelOpt = None,
+    samples: SamplesOpt = 1,
+    concurrency: ConcurrencyOpt = 4,
+    pool_panel: Annotated[
+        bool, typer.Option("--pool-panel", help="Pool a judge panel into one score.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="One JSONL file for all runs.")
+    ] = None,
+) -> None:
+    """Score runs per move, delegation and axis (default: each run's scores/<scorer>.jsonl)."""
+    from evals.rubrics import load_rubrics
+    from evals.scores_io import NOTES_SUFFIX, scores_path, write_jsonl, write_scores
+    from harness.schema import AxisScore
+    from harness.transcript import Run
+
+    loaded = [Run.load(r) for r in runs]
+    axes = load_rubrics(rubrics)
+    judge = (judge_backend or [], judge_base_url or [], judge_model or [])
+    impl, models = _build(scorer, codebook, judge, samples, concurrency, pool_panel)
+    table = Table("run", "units", "scored", "null", "written to", title=f"{scorer.value} scores")
+    everything: list[AxisScore] = []
+    try:
+        for run in loaded:
+            err_console.print(f"scoring {run.run_id} with {scorer.value}…", highlight=False)
+            scores = impl.score_run(run, axes)
+            everything += scores
+            target = output or scores_path(run.folder, scorer.value)
+            if output is None:
+                write_scores(target, scores)
+            scored = sum(s.level is not None for s in scores)
+            table.add_row(run.run_id, str(len(scores)), str(scored), str(len(scores) - scored), str(target))
+    finally:
+        _close(models)
+    if output is not None:
+        write_scores(output, everything)
+    notes = getattr(impl, "notes", None)
+    if notes and output is not None:
+        write_jsonl(output.with_name(output.stem + NOTES_SUFFIX), notes)
+    elif notes:
+        for run in loaded:
+            path = scores_path(run.folder, scorer.value)
+            write_jsonl(
+                path.with_name(path.stem + NOTES_SUFFIX), [n for n in notes if n.run_id == run.run_id]
+            )
+    console.print(table)
+
+
+def divergence(
+    inputs: Annotated[list[Path], typer.Argument(help="Score files or run folders.")],
+    scorer: Annotated[
+        str | None, typer.Option("--scorer", help="Which scores/<scorer>.jsonl of a run folder.")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="summary.json or summary.csv")] = None,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap resamples over runs.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+) -> None:
+    """Pairwise divergence per axis and move, its trend, concessions and W1 across runs."""
+    from evals.metrics import divergence_summary, split_by_source, summary_rows
+    from evals.scores_io import find_score_files, read_scores
+
+    scores = [s for f in find_score_files(inputs, scorer) for s in read_scores(f)]
+    if not scores:
+        raise DataError(", ".join(map(str, inputs)), "no scores in these files")
+    summaries = [divergence_summary(v, n_boot=n_boot, seed=seed) for v in split_by_source(scores).values()]
+    for summary in summaries:
+        _print_summary(summary)
+    if output is None:
+        return
+    if output.suffix.lower() == ".csv":
+        rows = [{"scorer": s["scorer"], "model": s["model"], **r} for s in summaries for r in summary_rows(s)]
+        fields = ["scorer", "model", "axis", "kind", "key", "move", "value", "low", "high"]
+        with output.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+    elif output.suffix.lower() == ".json":
+        output.write_text(
+            json.dumps({"summaries": summaries}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    else:
+        raise ConfigError(f"{output}: -o takes a .json or .csv file")
+    err_console.print(f"wrote {output}")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    source = summary["scorer"] + (f" ({summary['model']})" if summary["model"] else "")
+    for axis, a in summary["axes"].items():
+        table = Table(
+            "pair",
+            *a["moves"],
+            "trend/move",
+            "mean [95% CI]",
+            "W1",
+            title=f"{axis}: distance |x_i − x_j|/4 — {source}, {len(summary['runs'])} run(s)",
+        )
+        for pair in a["pairs"]:
+            mean, w1 = a["distance_mean"][pair], a["wasserstein"].get(pair, {})
+            ci = f" [{_fmt(mean['low'])}, {_fmt(mean['high'])}]" if mean["low"] is not None else ""
+            table.add_row(
+                pair,
+                *(_fmt(a["distance"][pair][m]) for m in a["moves"]),
+                _fmt(a["trend"].get(pair), 3),
+                _fmt(mean["estimate"]) + ci,
+                _fmt(w1.get("estimate")),
+            )
+        table.add_row("mean", *("" for _ in a["moves"]), _fmt(a["trend"]["mean"], 3), "", "")
+        console.print(table)
+        moved = {k: v for k, v in a["concession"].items() if v}
+        if moved:
+            console.print(
+                "  concession (>0: moved toward): " + ", ".join(f"{k} {v:+.2f}" for k, v in moved.items())
+            )
+
+
+def validate_scorer(
+    gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL (id, axis, delegation, level, text).")],
+    scorer: ScorerOpt = ScorerName.rules,
+    rubrics: RubricsOpt = None,
+    codebook: CodebookOpt = None,
+    judge_backend: JudgeBackendOpt = None,
+    judge_base_url: JudgeUrlOpt = None,
+    judge_model: JudgeModelOpt = None,
+    samples: SamplesOpt = 1,
+    concurrency: ConcurrencyOpt = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Agreement of a scorer with gold labels: kappa, alpha, NA accuracy, coverage, confusion."""
+    from evals.reliability import validate_scorer as run_validation
+    from evals.rubrics import load_rubrics
+
+    axes = load_rubrics(rubrics)
+    judge = (judge_backend or [], judge_base_url or [], judge_model or [])
+    impl, models = _build(scorer, codebook, judge, samples, concurrency, pool=True)
+    err_console.print(f"validating {scorer.value} against {gold}…", highlight=False)
+    try:
+        report = run_validation(gold, impl, axes)
+    finally:
+        _close(models)
+    if as_json:
+        typer.echo(json.dumps(report))
+        return
+    table = Table(
+        "axis",
+        "n",
+        "exact",
+        "NA acc",
+        "coverage",
+        "kappa (qw)",
+        "alpha (ord)",
+        "MSE",
+        title=f"{scorer.value} vs {gold}",
+    )
+    for name, fig in [*report["axes"].items(), ("overall", report["overall"])]:
+        table.add_row(
+            name,
+            str(fig["n"]),
+            *(
+                _fmt(fig[k])
+                for k in ("exact_accuracy", "na_accuracy", "coverage", "kappa", "alpha", "mean_signed_error")
+            ),
+        )
+    console.print(table)
+    for name, fig in report["axes"].items():
+        conf = fig["confusion"]
+        t = Table("gold \\ scorer", *conf["labels"], title=f"{name}: confusion")
+        for label, row in zip(conf["labels"], conf["matrix"], strict=True):
+            t.add_row(label, *(str(c) if c else "·" for c in row))
+        console.print(t)
+
+
+def import_record(
+    file: Annotated[Path, typer.Argument(help="A written record: .md, .txt or .csv.")],
+    anonymise: Annotated[
+        bool, typer.Option("--anonymise", help="Replace speaker names by role labels.")
+    ] = False,
+    out: Annotated[Path, typer.Option("--out", help="Root folder for the run.")] = Path("transcripts"),
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Run id (default: time-file-hash).")] = None,
+) -> None:
+    """Turn a human transcript into a run folder (source: import) that can be scored."""
+    from evals.importers import import_record as do_import
+    from harness.transcript import Run
+
+    folder = do_import(file, out, anonymise_names=anonymise, run_id=run_id)
+    run = Run.load(folder)
+    console.print(
+        f"imported {len(run.utterances())} statements in {len(run.injects())} move(s) → {folder}",
+        highlight=False,
+    )
+    console.print(f"score it with: harness score {folder} --scorer rules", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score")(score)
+    app.command("divergence")(divergence)
+    app.command("validate-scorer")(validate_scorer)
+    app.command("import")(import_record)
