@@ -82,7 +82,7 @@ test: install-local
 	$(VENV)/bin/pytest -q
 
 record: install-local
-	$(VENV)/bin/pytest -q --record-mode=rewrite -m "embedded or cassette" tests/llm/test_cassettes.py
+	$(VENV)/bin/pytest -q --record-mode=rewrite -m vcr tests/
 
 schemas: install
 	$(PY) -m harness schemas --out schemas

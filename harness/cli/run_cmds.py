@@ -103,7 +103,12 @@ def _backend_from(
     return backend, base_url, model
 
 
-def _options(max_concurrency: int, prompt_cap: int | None, model_cap: int | None, narrate: bool) -> Options:
+def _options(
+    max_concurrency: int, prompt_cap: int | None, model_cap: int | None, narrate: bool, profile: str
+) -> Options:
+    if profile == "embedded" and max_concurrency > 1:
+        # llama.cpp's Python server answers one request at a time: more in flight only queue and time out
+        max_concurrency = 1
     opts = Options(max_concurrency=max_concurrency, narrate=narrate)
     if prompt_cap is not None:
         opts.prompt_cap = prompt_cap
@@ -168,7 +173,7 @@ def run(
     folder.mkdir(parents=True, exist_ok=True)
     mf = _parse_model_for(model_for)
     with open_models(backend, base_url, model, mf, cache, folder / "server.log") as (models, cap):
-        req.options = _options(max_concurrency, prompt_cap, cap, narrate)
+        req.options = _options(max_concurrency, prompt_cap, cap, narrate, models.backend.profile)
         if not quiet:
             err_console.print(f"run {prepared[1]} · {models.backend.profile} · {models.backend.model}")
         result = _drive(
@@ -193,8 +198,8 @@ def resume(
     recorded = Run.load(run_ref, out)
     mf = dict(recorded.manifest.model_for)
     b, u, m = _backend_from(recorded.manifest.backend, backend, base_url, model)
-    with open_models(b, u, m, mf, cache, recorded.folder / "server.log") as (models, _cap):
-        opts = Options(max_concurrency=max_concurrency)
+    with open_models(b, u, m, mf, cache, recorded.folder / "server.log") as (models, cap):
+        opts = _options(max_concurrency, None, cap, False, models.backend.profile)
         human = bool(recorded.manifest.human_seats)
         result = _drive(
             lambda hook, seat: resume_run(
@@ -228,8 +233,8 @@ def fork(
     run_id = run_id or new_run_id(parent.manifest.scenario.id)
     (out / run_id).mkdir(parents=True, exist_ok=True)
     b, u, m = _backend_from(parent.manifest.backend, backend, base_url, model)
-    with open_models(b, u, m, mf, cache, out / run_id / "server.log") as (models, _cap):
-        opts = Options(max_concurrency=max_concurrency)
+    with open_models(b, u, m, mf, cache, out / run_id / "server.log") as (models, cap):
+        opts = _options(max_concurrency, None, cap, False, models.backend.profile)
         human = bool(parent.manifest.human_seats)
         result = _drive(
             lambda hook, seat: fork_run(

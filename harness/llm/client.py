@@ -406,6 +406,9 @@ class OpenAIChatModel:
         return f"OpenAIChatModel(backend={self.backend!r}, model={self.model!r}, base_url={self.base_url!r})"
 
 
+EMBEDDED_TIMEOUT_S = 900.0
+
+
 def build_chat_model(
     config: BackendConfig,
     cache: ResponseCache | None = None,
@@ -427,7 +430,10 @@ def build_chat_model(
     server = EmbeddedServer(log_file=log_file, model_path=model_path).start()
     try:
         return OpenAIChatModel(
-            config.with_endpoint(server.base_url, server.model_name),
+            # the server answers one request at a time: a call may wait behind others, so allow longer
+            config.with_endpoint(server.base_url, server.model_name).model_copy(
+                update={"timeout": max(config.timeout, EMBEDDED_TIMEOUT_S)}
+            ),
             cache,
             on_close=server.stop,
             prompt_cap=server.prompt_cap(),
