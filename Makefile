@@ -23,7 +23,7 @@ endif
 LLAMA_KEY  := $(shell printf '%s|%s|%s' '$(LLAMA_VERSION)' '$(LLAMA_CMAKE_ARGS)' '$(ARCH)' | sha256sum | cut -c1-12)
 WHEELHOUSE := .wheels/llama-$(LLAMA_KEY)
 
-.PHONY: help install install-local run test lint format record schemas bench bench-embedded clean
+.PHONY: help install install-local browser run test lint format record schemas bench bench-embedded clean
 
 help:
 	@echo "make run     set up .venv, run the default scenario on the embedded model, score it, write the report"
@@ -77,7 +77,17 @@ format: install
 	$(VENV)/bin/ruff format harness evals tests bench
 	$(VENV)/bin/ruff check --fix harness evals tests bench
 
-test: install-local
+# Browser tests drive Debian's Chromium through Playwright (never `playwright install`: no downloads).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				chromium fonts-liberation fonts-dejavu-core >/dev/null; \
+		else echo "warning: /usr/bin/chromium missing and not root: browser tests will be skipped"; fi; \
+	fi
+
+test: install-local browser
 	$(MAKE) --no-print-directory lint
 	$(VENV)/bin/pytest -q
 
