@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,7 +56,7 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         line = mark.line + 1 if mark is not None else None
         raise DataError(str(path), f"invalid YAML: {problem}", line=line) from exc
-    except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise anything on odd input
+    except Exception as exc:  # PyYAML's constructors raise almost anything on odd input
         # e.g. "!!timestamp nope" (AttributeError), absurd dates (ValueError), deep nesting (RecursionError)
         cause = " ".join(str(exc).split()) or type(exc).__name__
         raise DataError(str(path), f"invalid YAML: cannot read a value ({cause})") from exc
@@ -253,17 +253,31 @@ def default_dirs(scenario_path: Path) -> tuple[Path, Path]:
 
 
 def check_references(
-    scenario: Scenario, path: Path, personas: dict[str, Persona], rubrics: dict[str, Rubric]
+    scenario: Scenario,
+    path: Path,
+    personas: dict[str, Persona],
+    rubrics: dict[str, Rubric],
+    *,
+    unreadable_personas: Collection[str] = (),
+    unreadable_rubrics: Collection[str] = (),
 ) -> list[DataError]:
-    """Every cross-reference problem of a scenario (empty list when it is consistent)."""
+    """Every cross-reference problem of a scenario (empty list when it is consistent).
+
+    ``unreadable_*`` name persona ids and axes whose files exist but failed to load: their own errors
+    are reported already, so they are not reported again here as "not found".
+    """
     problems: list[tuple[list[int | str], str]] = []
-    if scenario.control not in personas:
+    if scenario.control in unreadable_personas:
+        pass
+    elif scenario.control not in personas:
         problems.append((["control"], f"control persona {scenario.control!r} not found"))
     elif personas[scenario.control].delegation is not None:
         problems.append((["control"], f"control persona {scenario.control!r} must have delegation: null"))
     for i, d in enumerate(scenario.delegations):
         for j, member in enumerate(d.members):
             persona = personas.get(member)
+            if member in unreadable_personas:
+                continue
             if persona is None:
                 problems.append((["delegations", i, "members", j], f"persona {member!r} not found"))
             elif persona.delegation != d.id:
@@ -274,7 +288,7 @@ def check_references(
                     )
                 )
     for k, axis in enumerate(scenario.axes):
-        if axis not in rubrics:
+        if axis not in rubrics and axis not in unreadable_rubrics:
             problems.append((["axes", k], f"axis {axis!r} has no rubric file"))
     if not problems:
         return []

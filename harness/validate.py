@@ -39,7 +39,10 @@ def _expand(paths: list[Path], report: ValidationReport) -> list[Path]:
             files.append(p)
         else:
             report.errors.append(DataError(str(p), "no such file or folder"))
-    return files
+    unique: dict[Path, Path] = {}  # a file named twice (a folder and a file in it) is checked once
+    for f in files:
+        unique.setdefault(f.resolve(), f)
+    return list(unique.values())
 
 
 def validate_paths(paths: list[Path]) -> ValidationReport:
@@ -47,7 +50,10 @@ def validate_paths(paths: list[Path]) -> ValidationReport:
     personas: dict[str, Persona] = {}
     rubrics: dict[str, Rubric] = {}
     scenarios: list[tuple[Path, Scenario]] = []
+    attempted: set[Path] = set()  # resolved paths already loaded (or reported): never twice
+    broken: dict[str, set[str]] = {"persona": set(), "rubric": set()}  # ids whose files failed to load
     for f in _expand(paths, report):
+        attempted.add(f.resolve())
         kind = detect_kind(f)
         if kind is None:
             report.errors.append(
@@ -70,23 +76,40 @@ def validate_paths(paths: list[Path]) -> ValidationReport:
             report.checked.setdefault(kind, []).append(f)
         except DataError as exc:
             report.errors.append(exc)
+            if kind in broken:
+                broken[kind].add(f.stem)
     for path, scenario in scenarios:
         p_dir, r_dir = default_dirs(path)
         known_p = dict(personas)
         known_r = dict(rubrics)
         for pid in scenario.persona_ids():
             f = p_dir / f"{pid}.yaml"
-            if pid not in known_p and f.exists():
+            if pid not in known_p and pid not in broken["persona"] and f.exists():
                 try:
                     known_p[pid] = load_persona(f)
                 except DataError as exc:
-                    report.errors.append(exc)
+                    if f.resolve() not in attempted:
+                        report.errors.append(exc)
+                    attempted.add(f.resolve())
+                    broken["persona"].add(pid)
         for axis in scenario.axes:
             f = r_dir / f"{axis}.yaml"
-            if axis not in known_r and f.exists():
+            if axis not in known_r and axis not in broken["rubric"] and f.exists():
                 try:
                     known_r[axis] = load_rubric(f)
                 except DataError as exc:
-                    report.errors.append(exc)
-        report.errors.extend(check_references(scenario, path, known_p, known_r))
+                    if f.resolve() not in attempted:
+                        report.errors.append(exc)
+                    attempted.add(f.resolve())
+                    broken["rubric"].add(axis)
+        report.errors.extend(
+            check_references(
+                scenario,
+                path,
+                known_p,
+                known_r,
+                unreadable_personas=broken["persona"],
+                unreadable_rubrics=broken["rubric"],
+            )
+        )
     return report

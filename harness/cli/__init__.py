@@ -12,6 +12,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from harness.errors import HarnessError
 
@@ -25,7 +26,14 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 
+_registered = False
+
+
 def _register_all() -> None:
+    """Register every command group once (``main`` may be called many times in one process)."""
+    global _registered
+    if _registered:
+        return
     from harness.cli import data_cmds
 
     data_cmds.register(app)
@@ -37,6 +45,7 @@ def _register_all() -> None:
                 raise
             continue
         module.register(app)
+    _registered = True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = app(args=argv, standalone_mode=False)
     except HarnessError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/yellow]")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from harness.errors import DataError
 from harness.loaders import json_schemas
@@ -17,12 +18,14 @@ err_console = Console(stderr=True)
 
 
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="YAML files or folders (personas/, scenarios/, rubrics).")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="YAML files or folders (personas/, scenarios/, rubrics).")
+    ],
 ) -> None:
     """Validate scenario, persona and rubric files and their cross-references."""
     report = validate_paths(paths)
     for err in report.errors:
-        err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
     counts = ", ".join(f"{len(v)} {k}{'s' if len(v) != 1 else ''}" for k, v in sorted(report.checked.items()))
     if report.errors:
         err_console.print(f"{len(report.errors)} problem(s); checked {counts or 'nothing'}")
@@ -39,7 +42,7 @@ def schemas(
     out.mkdir(parents=True, exist_ok=True)
     for kind, text in json_schemas().items():
         (out / f"{kind}.schema.json").write_text(text, encoding="utf-8")
-        console.print(f"wrote {out / f'{kind}.schema.json'}")
+        console.print(f"wrote {escape(str(out / f'{kind}.schema.json'))}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

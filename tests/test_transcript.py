@@ -1,0 +1,461 @@
+"""The append-only JSONL transcript (DESIGN §3): round trip, skip-if-present / keep-first, torn last
+lines ignored by readers and truncated by the writer, fsync per event, and a stateful hypothesis test
+over random event sequences with random crashes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from harness.errors import DataError
+from harness.schema import (
+    EVENT_TYPES,
+    AdjudicationEvent,
+    BackendInfo,
+    ErrorEvent,
+    EventBase,
+    InjectEvent,
+    ManifestEvent,
+    PositionCard,
+    PositionCardEvent,
+    ResumeEvent,
+    RunEndEvent,
+    ScenarioRef,
+    Stance,
+    Totals,
+    Usage,
+    UtteranceEvent,
+)
+from harness.transcript import TRANSCRIPT_NAME, Run, TranscriptWriter, read_events, resolve_transcript
+
+
+@pytest.fixture(autouse=True)
+def _no_crash_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARNESS_CRASH_AFTER", raising=False)
+
+
+# ------------------------------------------------------------------------------------------------
+# event factories, one per kind of the schema
+# ------------------------------------------------------------------------------------------------
+
+
+def make_event(kind: str, key: str, text: str = "text", n: int = 1) -> EventBase:
+    if kind == "manifest":
+        return ManifestEvent(
+            key=key,
+            run_id=f"run-{text[:10]}",
+            created="2024-01-01T00:00:00Z",
+            harness_version="0.0",
+            scenario=ScenarioRef(id="s", version="1", path="scenarios/s.yaml", sha256="0" * 64),
+            personas={"p": "1" * 64},
+            backend=BackendInfo(profile="scripted", model=text),
+        )
+    if kind == "inject":
+        return InjectEvent(key=key, move="m1", title=text, text=text, set_questions=[text, "q?"])
+    if kind == "utterance":
+        return UtteranceEvent(
+            key=key,
+            utterance_id=key,
+            move="m1",
+            phase="caucus",
+            channel="caucus",
+            delegation="AAA",
+            speaker="p1",
+            round=n,
+            text=text,
+            usage=Usage(prompt_tokens=n, completion_tokens=2 * n, latency_ms=n / 3, model="m"),
+        )
+    if kind == "position_card":
+        card = PositionCard(
+            delegation="AAA", move="m1", stances=[Stance(axis="x", level=n % 5, rationale=text)]
+        )
+        return PositionCardEvent(key=key, move="m1", delegation="AAA", card=card)
+    if kind == "adjudication":
+        return AdjudicationEvent(key=key, move="m1", text=text, scripted=bool(n % 2), next_move=None)
+    if kind == "error":
+        return ErrorEvent(key=key, move="m1", where="caucus", kind="InvalidReply", message=text)
+    if kind == "resume":
+        return ResumeEvent(
+            key=key, at_seq=n, backend=BackendInfo(profile="p", base_url="http://x", model=None)
+        )
+    if kind == "run_end":
+        return RunEndEvent(key=key, status="completed", totals=Totals(calls=n, wall_s=n / 7))
+    raise AssertionError(kind)
+
+
+def test_factories_cover_every_event_kind() -> None:
+    for kind, cls in EVENT_TYPES.items():
+        ev = make_event(kind, f"k/{kind}")
+        assert isinstance(ev, cls)
+        assert ev.event == kind
+
+
+# ------------------------------------------------------------------------------------------------
+# example-based tests
+# ------------------------------------------------------------------------------------------------
+
+TRICKY = 'Quotes " and \\ backslash, new\nline, cr\r, tab\t, nul\x00, line sep\u2028, emoji 🙂, 한국어'
+
+
+def test_round_trip_every_kind(tmp_path: Path) -> None:
+    path = tmp_path / TRANSCRIPT_NAME
+    written = []
+    with TranscriptWriter(path) as w:
+        for i, kind in enumerate(EVENT_TYPES, start=1):
+            written.append(w.write(make_event(kind, f"k{i}", TRICKY, i)))
+    assert [e.seq for e in written] == list(range(1, len(EVENT_TYPES) + 1))
+    assert all(e.t for e in written)
+    read = read_events(path)
+    assert read == written
+    assert [type(e) for e in read] == list(EVENT_TYPES.values())
+    # one JSON object per line, with the envelope of DESIGN §3
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    for i, raw in enumerate(lines[:-1], start=1):
+        obj = json.loads(raw)
+        assert obj["v"] == 1 and obj["seq"] == i and obj["key"] == f"k{i}" and obj["event"] and obj["t"]
+
+
+def test_write_keeps_a_given_timestamp(tmp_path: Path) -> None:
+    with TranscriptWriter(tmp_path / TRANSCRIPT_NAME) as w:
+        ev = w.write(make_event("inject", "k").model_copy(update={"t": "2001-01-01T00:00:00Z"}))
+    assert ev.t == "2001-01-01T00:00:00Z"
+
+
+def test_duplicate_key_is_written_once(tmp_path: Path) -> None:
+    path = tmp_path / TRANSCRIPT_NAME
+    with TranscriptWriter(path) as w:
+        first = w.write(make_event("utterance", "m1/caucus/AAA/r1/p1", "first"))
+        again = w.write(make_event("utterance", "m1/caucus/AAA/r1/p1", "second"))
+        assert again == first
+        assert isinstance(again, UtteranceEvent) and again.text == "first"
+        assert "m1/caucus/AAA/r1/p1" in w
+        assert w.get("m1/caucus/AAA/r1/p1") == first
+        w.write(make_event("inject", "other"))
+    assert len(path.read_bytes().splitlines()) == 2
+    # a new writer on the same file (a resumed run) also skips the recorded key
+    with TranscriptWriter(path) as w2:
+        assert w2.write(make_event("utterance", "m1/caucus/AAA/r1/p1", "third")) == first
+        assert w2.next_seq == 3
+    assert len(path.read_bytes().splitlines()) == 2
+
+
+def test_readers_keep_the_first_of_duplicate_keys(tmp_path: Path) -> None:
+    """Two lines with one key (e.g. written by two processes): the first wins everywhere."""
+    path = tmp_path / TRANSCRIPT_NAME
+    a = make_event("utterance", "dup", "first").model_copy(update={"seq": 1, "t": "x"})
+    b = make_event("utterance", "dup", "second").model_copy(update={"seq": 2, "t": "x"})
+    c = make_event("inject", "other").model_copy(update={"seq": 3, "t": "x"})
+    path.write_text("".join(e.model_dump_json() + "\n" for e in (a, b, c)), encoding="utf-8")
+    assert read_events(path) == [a, c]
+    with TranscriptWriter(path) as w:
+        assert w.get("dup") == a
+        assert w.events() == [a, c]
+        assert w.next_seq == 4
+
+
+def _write_n(path: Path, n: int) -> list[EventBase]:
+    with TranscriptWriter(path) as w:
+        return [w.write(make_event("utterance", f"u{i}", f"turn {i}", i)) for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b'{"v": 1, "seq": 4, "key": "u4", "event": "utter',  # torn mid-line
+        b"\n",  # a bare newline after the last event is harmless
+        b"{not json at all}\n",  # complete but invalid last line
+        b'{"v": 1, "seq": 4, "key": "u4", "event": "nope"}\n',  # valid JSON, not an event
+        '{"v": 1, "text": "caf\u00e9'.encode()[:-1],  # torn inside a multi-byte character
+    ],
+    ids=["torn", "blank", "invalid-json", "invalid-event", "torn-utf8"],
+)
+def test_torn_last_line_is_ignored_then_repaired(tmp_path: Path, tail: bytes) -> None:
+    path = tmp_path / TRANSCRIPT_NAME
+    written = _write_n(path, 3)
+    good = path.read_bytes()
+    with path.open("ab") as fh:
+        fh.write(tail)
+    assert read_events(path) == written  # the reader ignores it
+    assert path.read_bytes() == good + tail  # ... and leaves the file alone
+    with TranscriptWriter(path) as w:
+        if tail.strip():
+            assert path.read_bytes() == good  # the writer truncates it on open
+        assert w.next_seq == 4
+        ev = w.write(make_event("inject", "after", "resumed"))
+    assert ev.seq == 4
+    events = read_events(path)
+    assert events == [*written, ev]
+    assert [e.seq for e in events] == [1, 2, 3, 4]
+    for raw in path.read_bytes().splitlines():
+        if raw.strip():
+            json.loads(raw)  # every line left is whole
+
+
+def test_corrupt_line_in_the_middle_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / TRANSCRIPT_NAME
+    _write_n(path, 4)
+    lines = path.read_bytes().split(b"\n")
+    lines[1] = lines[1][:-5]  # damage line 2 of 4
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(DataError) as info:
+        read_events(path)
+    assert info.value.line == 2
+    assert info.value.path == str(path)
+    assert "not a valid transcript event" in str(info.value)
+    before = path.read_bytes()
+    with pytest.raises(DataError) as info2:
+        TranscriptWriter(path)
+    assert info2.value.line == 2
+    assert path.read_bytes() == before  # nothing was truncated or appended
+
+
+def test_invalid_event_in_the_middle_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / TRANSCRIPT_NAME
+    _write_n(path, 3)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    obj = json.loads(lines[2])
+    obj["phase"] = "lunch"
+    lines[2] = json.dumps(obj)
+    path.write_text("\n".join(lines) + "\n" + lines[0] + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        read_events(path)
+    assert info.value.line == 3
+
+
+def test_fsync_per_event(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = os.fsync
+
+    def counting(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
+    path = tmp_path / TRANSCRIPT_NAME
+    with TranscriptWriter(path) as w:
+        assert calls == []
+        for i in range(5):
+            w.write(make_event("inject", f"k{i}"))
+            assert len(calls) == i + 1  # synced before write() returned
+        w.write(make_event("inject", "k0"))  # a duplicate writes nothing, syncs nothing
+        assert len(calls) == 5
+
+
+def test_writes_from_many_threads(tmp_path: Path) -> None:
+    path = tmp_path / TRANSCRIPT_NAME
+    with TranscriptWriter(path) as w, ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: w.write(make_event("inject", f"k{i % 20}", str(i))), range(200)))
+    events = read_events(path)
+    assert sorted(e.key for e in events) == sorted(f"k{i}" for i in range(20))
+    assert [e.seq for e in events] == list(range(1, 21))
+    assert len(path.read_bytes().splitlines()) == 20
+
+
+def test_read_missing_transcript(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no such transcript"):
+        read_events(tmp_path / TRANSCRIPT_NAME)
+
+
+def test_run_load_and_views(tmp_path: Path) -> None:
+    folder = tmp_path / "runs" / "run-1"
+    path = folder / TRANSCRIPT_NAME
+    with TranscriptWriter(path) as w:
+        w.write(make_event("manifest", "manifest"))
+        w.write(make_event("inject", "m1/inject"))
+        w.write(make_event("utterance", "m1/u1"))
+        w.write(make_event("position_card", "m1/card/AAA"))
+        w.write(make_event("adjudication", "m1/adjudication"))
+        w.write(RunEndEvent(key="run_end/1", status="interrupted"))
+        w.write(RunEndEvent(key="run_end/2", status="completed"))
+    for where in (folder, path):
+        run = Run.load(where)
+        assert run.path == path
+        assert run.folder == folder
+    run = Run.load("run-1", root=tmp_path / "runs")
+    assert run.run_id == "run-text"
+    assert run.moves() == ["m1"]
+    assert run.delegations() == ["AAA"]
+    assert len(run.utterances()) == len(run.cards()) == len(run.adjudications()) == len(run.injects()) == 1
+    end = run.run_end()
+    assert end is not None and end.status == "completed"  # a later run_end supersedes an earlier one
+    assert len(list(run)) == 7
+    with pytest.raises(DataError, match="no run here"):
+        resolve_transcript(tmp_path / "nothing")
+
+
+def test_run_requires_a_manifest_first(tmp_path: Path) -> None:
+    path = tmp_path / TRANSCRIPT_NAME
+    with TranscriptWriter(path) as w:
+        w.write(make_event("inject", "m1/inject"))
+    with pytest.raises(DataError, match="first event is not a manifest"):
+        Run.load(path)
+
+
+# ------------------------------------------------------------------------------------------------
+# property: random event sequences, duplicate keys, random crashes
+# ------------------------------------------------------------------------------------------------
+
+KEYS = [f"k{i}" for i in range(12)]
+texts = st.text(max_size=30) | st.sampled_from([TRICKY, "", "\n", '"}\n{"v": 1'])
+
+
+class TranscriptMachine(RuleBasedStateMachine):
+    """A writer that crashes at random: truncation at any byte offset loses a suffix of the file.
+
+    The model is the list of events whose lines were complete (newline included) when the file was
+    cut. Readers must return the first occurrence of each surviving key, in order, with strictly
+    increasing seqs; a reopened writer must leave no torn bytes behind and continue the seqs.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir = Path(_MACHINE_DIR.make())
+        self.path = self.dir / TRANSCRIPT_NAME
+        self.writer: TranscriptWriter | None = TranscriptWriter(self.path)
+        self.lines: list[tuple[EventBase, int]] = []  # event and its line's end offset, in file order
+        self.torn = False
+
+    def teardown(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def _model(self) -> list[EventBase]:
+        seen: set[str] = set()
+        out = []
+        for ev, _ in self.lines:
+            if ev.key not in seen:
+                seen.add(ev.key)
+                out.append(ev)
+        return out
+
+    def _open(self) -> TranscriptWriter:
+        if self.writer is None:
+            self.writer = TranscriptWriter(self.path)
+            self.torn = False
+            size = self.path.stat().st_size
+            assert size == (self.lines[-1][1] if self.lines else 0), "torn data survived a reopen"
+        return self.writer
+
+    @rule(
+        kind=st.sampled_from(sorted(EVENT_TYPES)), key=st.sampled_from(KEYS), text=texts, n=st.integers(0, 9)
+    )
+    def write(self, kind: str, key: str, text: str, n: int) -> None:
+        w = self._open()
+        before = {e.key: e for e in self._model()}
+        got = w.write(make_event(kind, key, text, n))
+        if key in before:
+            assert got == before[key], "a recorded key must return the recorded event"
+            return
+        assert isinstance(got, EVENT_TYPES[kind])
+        assert got.seq == max((e.seq for e, _ in self.lines), default=0) + 1
+        self.lines.append((got, self.path.stat().st_size))
+
+    @precondition(lambda self: self.path.exists() and self.path.stat().st_size > 0)
+    @rule(data=st.data())
+    def crash(self, data: st.DataObject) -> None:
+        """The process dies: the file loses everything after a random byte offset."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        size = self.path.stat().st_size
+        cut = data.draw(st.integers(0, size), label="cut")
+        with self.path.open("r+b") as fh:
+            fh.truncate(cut)
+        self.lines = [(e, end) for e, end in self.lines if end <= cut]
+        self.torn = cut > (self.lines[-1][1] if self.lines else 0)
+
+    @precondition(lambda self: self.writer is None)
+    @rule(garbage=st.sampled_from([b"{oops}\n", b'{"v": 1}\n', b"\xff\xfe\n", b'{"v": 1, "seq"']))
+    def crash_with_garbage(self, garbage: bytes) -> None:
+        """A complete-but-invalid (or torn) last line after a crash."""
+        if self.torn:
+            return  # only the last line may be bad: a torn line followed by more is real corruption
+        with self.path.open("ab") as fh:
+            fh.write(garbage)
+        self.torn = True
+
+    @rule()
+    def reopen(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        self._open()
+
+    @invariant()
+    def readers_agree_with_the_model(self) -> None:
+        if not self.path.exists():
+            return
+        events = read_events(self.path)
+        assert events == self._model()
+        seqs = [e.seq for e in events]
+        assert seqs == sorted(set(seqs)), "seqs must strictly increase"
+        if self.writer is not None:
+            assert self.writer.events() == events
+
+
+class _Dirs:
+    """Fresh folders for the state machine (hypothesis builds machines outside pytest fixtures)."""
+
+    def __init__(self) -> None:
+        self.root: Path | None = None
+        self.n = 0
+
+    def make(self) -> str:
+        assert self.root is not None
+        self.n += 1
+        d = self.root / f"m{self.n}"
+        d.mkdir()
+        return str(d)
+
+
+_MACHINE_DIR = _Dirs()
+_MACHINE_LOCK = threading.Lock()
+
+
+def test_transcript_state_machine(tmp_path: Path) -> None:
+    from hypothesis.stateful import run_state_machine_as_test
+
+    with _MACHINE_LOCK:
+        _MACHINE_DIR.root, _MACHINE_DIR.n = tmp_path, 0
+        run_state_machine_as_test(
+            TranscriptMachine,
+            settings=settings(
+                max_examples=int(os.environ.get("FUZZ_EXAMPLES", "120")),
+                stateful_step_count=30,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            ),
+        )
+
+
+def test_state_machine_model_is_not_vacuous(tmp_path: Path) -> None:
+    """Guard: a crash in the middle of a line really tears it, and the machine's model sees that."""
+    _MACHINE_DIR.root, _MACHINE_DIR.n = tmp_path, 0
+    m = TranscriptMachine()
+    m.write("utterance", "k1", "a", 1)
+    m.write("inject", "k2", "b", 2)
+    m.write("inject", "k1", "dup", 3)
+    assert [e.key for e, _ in m.lines] == ["k1", "k2"]
+
+    class Half:
+        def draw(self, _strategy: Any, label: str = "") -> int:
+            return m.lines[0][1] + 5
+
+    m.crash(Half())  # type: ignore[arg-type]
+    assert m.torn and [e.key for e, _ in m.lines] == ["k1"]
+    m.readers_agree_with_the_model()
+    m.write("inject", "k2", "again", 1)
+    assert [e.seq for e, _ in m.lines] == [1, 2]
+    m.readers_agree_with_the_model()
+    m.teardown()
