@@ -71,7 +71,8 @@ def test_judge_scores_through_the_embedded_client(
     neo = {"neo": rubrics["neo"]}
     scores = judge.score_run(run, neo)
     # one unit per (move, delegation) for the one axis, each a well-formed AxisScore from this model
-    assert sorted((s.move, s.delegation, s.axis) for s in scores) == [("m1", "JPN", "neo"), ("m1", "ROK", "neo")]
+    units = sorted((s.move, s.delegation, s.axis) for s in scores)
+    assert units == [("m1", "JPN", "neo"), ("m1", "ROK", "neo")]
     assert all(s.scorer == "judge" and s.model == "SmolLM2-135M-Instruct" for s in scores)
     # a level is only given with verified evidence; quotes the tiny model invents leave the unit unscored
     texts = {u.text for u in UTTERANCES}
