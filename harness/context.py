@@ -93,6 +93,8 @@ class RunContext:
         if self._limiter is None:
             self._limiter = asyncio.Semaphore(max(1, self.options.max_concurrency))
         model = self.model_of(delegation)
+        if response_model is None and self.sampling.max_tokens:
+            max_tokens = self.sampling.max_tokens  # --max-tokens caps spoken turns; cards keep their budget
         self.emit("call_start", key=key)
         async with self._limiter:
             reply = await model.acomplete(
@@ -100,7 +102,7 @@ class RunContext:
                 response_model=response_model,
                 temperature=self.sampling.temperature,
                 seed=self.call_seed(key),
-                max_tokens=max_tokens or self.sampling.max_tokens,
+                max_tokens=max_tokens,
             )
         self.usage.add(reply.usage)
         self.emit("call_end", key=key, usage=reply.usage)
