@@ -7,6 +7,7 @@ The transcript is written as events happen; LangGraph state is checkpointed per 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import subprocess
@@ -169,7 +170,7 @@ async def _execute(
             ErrorEvent(key=f"backend/{attempt}", where="backend", kind=type(exc).__name__, message=str(exc))
         )
         failure = RunInterrupted(f"{exc} — the run is saved; continue with: harness resume {ctx.run_id}")
-    except (KeyboardInterrupt, EOFError):
+    except (KeyboardInterrupt, EOFError, asyncio.CancelledError):
         status = "interrupted"
         failure = RunInterrupted(f"stopped by the user; continue with: harness resume {ctx.run_id}")
     except LLMError as exc:

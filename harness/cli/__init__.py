@@ -8,7 +8,9 @@ configuration), never a traceback.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 
 import typer
 from rich.console import Console
@@ -48,6 +50,11 @@ def _register_all() -> None:
     _registered = True
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM ends a command like Ctrl-C does: runs are saved as interrupted, servers stopped."""
+    signal.raise_signal(signal.SIGINT)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
@@ -77,4 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
+    """The console entry point (``harness``, ``python -m harness``)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())

@@ -104,7 +104,8 @@ def _death_signal_hook() -> Callable[[], None] | None:
         return None
 
     def hook() -> None:  # pragma: no cover - runs in the child
-        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        # SIGKILL, not SIGTERM: uvicorn would first finish the generation in flight, which can take minutes
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
     return hook
 
