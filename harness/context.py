@@ -39,6 +39,36 @@ class Options:
     sentences: str = "two to four"
 
 
+EMBEDDED_TURN_TOKENS = 96
+EMBEDDED_PROMPT_CAP = 3600
+
+
+def options_for(
+    profile: str,
+    *,
+    max_concurrency: int = 8,
+    prompt_cap: int | None = None,
+    model_cap: int | None = None,
+    narrate: bool = False,
+) -> Options:
+    """Run options suited to a backend profile; an explicit ``prompt_cap`` wins over every default.
+
+    The embedded llama.cpp server answers one request at a time (more in flight only queue and time out),
+    and on a small CPU prompt processing dominates (~200 tokens/s on 2 cores): embedded runs keep prompts
+    and turns short so the default scenario takes minutes, not an hour.
+    """
+    opts = Options(max_concurrency=max_concurrency, narrate=narrate)
+    if profile == "embedded":
+        opts.max_concurrency = 1
+        opts.turn_tokens = EMBEDDED_TURN_TOKENS
+        model_cap = min(model_cap or EMBEDDED_PROMPT_CAP, EMBEDDED_PROMPT_CAP)
+    if prompt_cap is not None:
+        opts.prompt_cap = prompt_cap
+    elif model_cap is not None:
+        opts.prompt_cap = min(opts.prompt_cap, int(model_cap))
+    return opts
+
+
 @dataclass
 class RunContext:
     run_id: str

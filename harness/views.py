@@ -9,6 +9,7 @@ stays bounded whatever the number of moves.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from harness.cards import card_summary
@@ -25,15 +26,25 @@ from harness.schema import (
 
 log = logging.getLogger(__name__)
 
-LINE_CHARS = 600  # one quoted line in a prompt
+LINE_CHARS = 480  # one quoted line in a prompt
 HISTORY_CHARS = 420  # one earlier move in the summary
-PLENARY_KEEP = 8  # latest plenary lines offered before fitting
+PLENARY_KEEP = 6  # latest plenary lines offered before fitting
 SHRINKABLE = ("history", "plenary", "caucus")
 
 
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+_SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)(?<!etc)\.\s+(?=[A-Z(])")
+
+
+def _first_sentence(text: str) -> str:
+    """A rubric anchor's defining sentence (the anchors of DESIGN §4 come first; elaboration follows)."""
+    text = " ".join(text.split())
+    match = _SENTENCE_END.search(text)
+    return text[: match.start() + 1] if match else text
 
 
 def persona_view(persona: Persona) -> dict[str, Any]:
@@ -120,11 +131,8 @@ def fit(ctx: RunContext, template: str, system: str, variables: dict[str, Any]) 
         user = ctx.prompts.render(template, **variables)
         if sys_tokens + approx_tokens(user) <= cap:
             break
-        victim = max(
-            (k for k in SHRINKABLE if variables.get(k)),
-            key=lambda k: sum(len(x) for x in variables[k]),
-            default=None,
-        )
+        # oldest first, and in this order: earlier moves, then plenary, then the seat's own caucus
+        victim = next((k for k in SHRINKABLE if variables.get(k)), None)
         if victim is None:  # nothing left to drop; the fixed parts alone exceed the cap
             log.warning(
                 "%s prompt needs ~%d tokens, over the cap of %d, with nothing left to trim",
@@ -203,7 +211,7 @@ def card_messages(ctx: RunContext, move: Move, delegation: str) -> list[Message]
                 "id": axis,
                 "title": r.title if r else axis,
                 "question": r.question if r else axis,
-                "levels": dict(sorted(r.levels.items())) if r else {},
+                "levels": {k: _first_sentence(v) for k, v in sorted(r.levels.items())} if r else {},
             }
         )
     variables = base_variables(ctx, move, delegation) | {

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from harness.cli.show import print_run
 from harness.cli.terminal import ProgressDisplay, TerminalSeat
-from harness.context import Options
+from harness.context import Options, options_for
 from harness.errors import ConfigError
 from harness.llm.base import ChatModel
 from harness.runner import (
@@ -106,15 +106,9 @@ def _backend_from(
 def _options(
     max_concurrency: int, prompt_cap: int | None, model_cap: int | None, narrate: bool, profile: str
 ) -> Options:
-    if profile == "embedded" and max_concurrency > 1:
-        # llama.cpp's Python server answers one request at a time: more in flight only queue and time out
-        max_concurrency = 1
-    opts = Options(max_concurrency=max_concurrency, narrate=narrate)
-    if prompt_cap is not None:
-        opts.prompt_cap = prompt_cap
-    elif model_cap is not None:
-        opts.prompt_cap = min(opts.prompt_cap, int(model_cap))
-    return opts
+    return options_for(
+        profile, max_concurrency=max_concurrency, prompt_cap=prompt_cap, model_cap=model_cap, narrate=narrate
+    )
 
 
 def _drive(coro_factory: Any, quiet: bool, human: bool) -> RunResult:
