@@ -98,10 +98,10 @@ schemas: install
 	$(PY) -m harness schemas --out schemas
 
 bench: install
-	@echo "bench: not yet implemented (issue 7)"; exit 1
+	$(PY) bench/run_bench.py
 
 bench-embedded: install-local
-	@echo "bench-embedded: not yet implemented (issue 7)"; exit 1
+	$(PY) bench/run_embedded.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

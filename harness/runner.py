@@ -246,6 +246,7 @@ def _manifest(
     options: Options,
     parent: Parent | None = None,
     overrides: dict[str, Any] | None = None,
+    data_dirs: dict[str, str] | None = None,
 ) -> ManifestEvent:
     sp = bundle.scenario_path
     return ManifestEvent(
@@ -274,6 +275,7 @@ def _manifest(
             "prompt_cap": options.prompt_cap,
             "turn_tokens": options.turn_tokens,
             "card_tokens": options.card_tokens,
+            **(data_dirs or {}),  # personas_dir / rubrics_dir when not the defaults (resume needs them)
         },
     )
 
@@ -318,7 +320,10 @@ async def start_run(
     _check_seats(bundle, req.human_seats, models.per_delegation)
     prompts = Prompts(req.prompts_dir)
     writer = TranscriptWriter(folder / TRANSCRIPT_NAME)
-    writer.write(_manifest(run_id, bundle, prompts, models, req.sampling, req.human_seats, req.options))
+    dirs = {k: str(v) for k, v in (("personas_dir", req.personas_dir), ("rubrics_dir", req.rubrics_dir)) if v}
+    writer.write(
+        _manifest(run_id, bundle, prompts, models, req.sampling, req.human_seats, req.options, data_dirs=dirs)
+    )
     ctx = _context(
         run_id, bundle, writer, prompts, models, req.sampling, req.human_seats, req.options, {}, progress
     )
@@ -337,6 +342,16 @@ def _options_from(manifest: ManifestEvent, base: Options) -> Options:
     )
 
 
+def _bundle_of(manifest: ManifestEvent, personas_dir: Path | None = None) -> Bundle:
+    """The scenario a recorded run used, with the persona and rubric folders it was started with."""
+    o = manifest.options
+    return load_bundle(manifest.scenario.path, personas_dir or o.get("personas_dir"), o.get("rubrics_dir"))
+
+
+def _dirs_of(manifest: ManifestEvent) -> dict[str, str]:
+    return {k: str(manifest.options[k]) for k in ("personas_dir", "rubrics_dir") if manifest.options.get(k)}
+
+
 def _move_overrides(manifest: ManifestEvent) -> dict[str, dict[str, str]]:
     return {k: dict(v) for k, v in manifest.overrides.get("moves", {}).items()}
 
@@ -349,13 +364,15 @@ async def resume_run(
     options: Options | None = None,
     human_io: HumanIO | None = None,
     progress: ProgressHook | None = None,
+    personas_dir: Path | None = None,
 ) -> RunResult:
+    """Continue a run (persona and rubric folders from the manifest unless ``personas_dir`` is given)."""
     recorded = Run.load(run, out_root)
     manifest = recorded.manifest
     end = recorded.run_end()
     if end is not None and end.status == "completed":
         raise ConfigError(f"run {manifest.run_id} is already completed; use harness fork to branch it")
-    bundle = load_bundle(manifest.scenario.path)
+    bundle = _bundle_of(manifest, personas_dir)
     if sha256_file(bundle.scenario_path) != manifest.scenario.sha256:
         log.warning("%s changed since the run started; resuming with the current file", bundle.scenario_path)
     prompts = Prompts()
@@ -439,7 +456,7 @@ async def fork_run(
     """A counterfactual branch: a new run that replays the parent up to ``at_move`` and goes on from there."""
     parent = Run.load(parent_run, out_root)
     pm = parent.manifest
-    bundle = load_bundle(pm.scenario.path)
+    bundle = _bundle_of(pm)
     played = [i.move for i in parent.injects()]
     if at_move not in played:
         raise ConfigError(f"--at {at_move}: move not played in run {pm.run_id} (played: {', '.join(played)})")
@@ -474,6 +491,7 @@ async def fork_run(
             opts,
             Parent(run_id=pm.run_id, move=at_move),
             overrides,
+            data_dirs=_dirs_of(pm),
         )
     )
     for e in parent.events:  # the shared history, same keys, new sequence numbers

@@ -1,0 +1,108 @@
+"""Shared by the benchmark scripts: the machine, a fake server in its own process, results.md sections."""
+
+from __future__ import annotations
+
+import copy
+import os
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.md"
+DEFAULT = ROOT / "scenarios" / "tsd-2016-nk-crisis.yaml"
+SMOKE = ROOT / "scenarios" / "smoke.yaml"
+PERSONAS = ROOT / "personas"
+RUBRICS = ROOT / "evals" / "rubrics"
+
+
+def machine() -> str:
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"`uname -m` {platform.machine()} · `nproc` {os.cpu_count()} · memory "
+        f"{mem_kb / 1024 / 1024:.1f} GiB · "
+        f"Python {platform.python_version()}" + (f" · {cpu}" if cpu else "")
+    )
+
+
+@contextmanager
+def fake_server(*args: str) -> Iterator[str]:
+    """``python -m harness.testserver`` in its own process (its threads never compete with the harness
+    for the GIL); yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.testserver", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if not line.startswith("READY "):
+            raise RuntimeError(f"fake server did not start: {line!r}")
+        yield line.split(" ", 1)[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def long_scenario(dest_dir: Path, n_moves: int) -> Path:
+    """The default scenario with ``n_moves`` moves (its moves repeated in order, no branches)."""
+    data = yaml.safe_load(DEFAULT.read_text())
+    base = data["moves"]
+    moves = []
+    for i in range(n_moves):
+        m = copy.deepcopy(base[i % len(base)])
+        m["id"] = f"x{i + 1}"
+        m["title"] = f"{m['title']} (phase {i + 1})"
+        m["branches"] = []
+        moves.append(m)
+    data["moves"] = moves
+    data["id"] = f"long-{n_moves}"
+    dest = dest_dir / "scenarios" / f"long-{n_moves}.yaml"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(yaml.safe_dump(data, sort_keys=False))
+    return dest
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or append) the ``name`` section of bench/results.md, keeping the others."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else _HEADER
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    block = f"{start}\n{body.rstrip()}\n\n_Written {stamp}._\n{end}"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    text = (
+        pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    )
+    RESULTS.write_text(text.rstrip() + "\n", encoding="utf-8")
+
+
+_HEADER = """# Benchmarks
+
+`make bench` (B1–B5, the fake OpenAI-compatible server `python -m harness.testserver`; no model) and
+`make bench-embedded` (B6, the real embedded SmolLM2 model) write their sections of this file. Each
+section names the command that produced it and the machine it ran on. Figures vary from run to run by a
+few per cent; the targets come from issue 7.
+"""

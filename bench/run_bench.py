@@ -1,0 +1,514 @@
+"""Benchmarks B1–B5 (issue 7) against the fake OpenAI-compatible server; no model needed.
+
+    .venv/bin/python bench/run_bench.py            # all (what `make bench` runs), < 10 minutes on 2 cores
+    .venv/bin/python bench/run_bench.py --only B1,B4
+
+Each benchmark prints its figures and replaces its section of bench/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import (
+    DEFAULT,
+    PERSONAS,
+    RUBRICS,
+    SMOKE,
+    fake_server,
+    long_scenario,
+    machine,
+    write_section,
+)
+from harness.batch import run_batch, scenario_calls
+from harness.batch.spec import BackendSpec, Experiment, SamplingGrid, ScoringSpec
+from harness.context import Options, approx_tokens
+from harness.llm.fake import FakeCall, ScriptedModel, default_responder
+from harness.loaders import load_scenario
+from harness.runner import Models, RunRequest, start_run
+from harness.schema import BackendInfo, Sampling
+from harness.transcript import Run
+
+CMD = ".venv/bin/python bench/run_bench.py"  # `make bench`
+SMOKE_CRITICAL_PATH = 7
+
+Section = tuple[str, str]  # (name, markdown)
+
+
+def _open(url: str) -> Any:
+    from harness.llm.client import build_chat_model
+    from harness.llm.config import resolve_backend
+
+    return build_chat_model(resolve_backend("compatible", url, "fake-model", env={}, toml_path=None))
+
+
+def _models(model: Any) -> Models:
+    return Models(default=model, backend=BackendInfo(profile=model.backend, model=model.model))
+
+
+async def _one_run(
+    scenario: Path, out: Path, models: Models, options: Options, run_id: str, **kw: Any
+) -> tuple[float, Run]:
+    req = RunRequest(
+        scenario=scenario,
+        out_root=out,
+        run_id=run_id,
+        sampling=Sampling(seed=1, temperature=0.7),
+        options=options,
+        personas_dir=PERSONAS,
+        rubrics_dir=RUBRICS,
+    )
+    t0 = time.perf_counter()
+    result = await start_run(req, models, **kw)
+    return time.perf_counter() - t0, Run.load(result.folder)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# B1 orchestration efficiency
+# ------------------------------------------------------------------------------------------------
+
+
+def b1(tmp: Path, latency_ms: float) -> Section:
+    scenario = load_scenario(DEFAULT)
+    lat = latency_ms / 1000
+    seq = Options(max_concurrency=1)
+
+    async def drive(models: Models, tag: str, sequential: bool = True) -> list[tuple[str, Run]]:
+        await _one_run(SMOKE, tmp / "b1", models, Options(), f"{tag}-warmup")
+        _, par = await _one_run(DEFAULT, tmp / "b1", models, Options(), f"{tag}-parallel")
+        out = [("harness (parallel breakouts)", par)]
+        if sequential:
+            _, sq = await _one_run(DEFAULT, tmp / "b1", models, seq, f"{tag}-sequential")
+            out.append(("sequential loop", sq))
+        return out
+
+    async def over_http(url: str) -> list[tuple[str, Run]]:
+        model = _open(url)
+        try:
+            return await drive(_models(model), "http")
+        finally:
+            await model.aclose()
+
+    with fake_server("--latency-ms", f"{latency_ms:g}") as url:
+        http = asyncio.run(over_http(url))
+    scripted = asyncio.run(drive(_models(ScriptedModel(latency_s=lat)), "scripted", sequential=False))
+    rows = []
+    walls: dict[str, float] = {}
+    for model_label, runs in (("fake server (HTTP)", http), ("scripted, in process", scripted)):
+        for label, run in runs:
+            count = scenario_calls(scenario, moves=run.moves())
+            end = run.run_end()
+            assert end is not None and end.status == "completed"
+            cp = count.critical_path * lat
+            wall = end.totals.wall_s
+            walls[f"{model_label}/{label}"] = wall
+            mark = f"**{wall / cp:.3f}**" if label.startswith("harness") else f"{wall / cp:.3f}"
+            per_step = (
+                f"{(wall - cp) / count.critical_path * 1000:.0f}" if label.startswith("harness") else "—"
+            )
+            rows.append(
+                [
+                    model_label,
+                    label,
+                    len(run.moves()),
+                    end.totals.calls,
+                    count.critical_path,
+                    f"{cp:.2f}",
+                    f"{wall:.2f}",
+                    mark,
+                    per_step,
+                ]
+            )
+    speed = (
+        walls["fake server (HTTP)/sequential loop"] / walls["fake server (HTTP)/harness (parallel breakouts)"]
+    )
+    first = float(rows[0][6]) / float(rows[0][5])
+    print(f"B1 efficiency {first:.3f} (target ≤ 1.15); sequential/parallel {speed:.2f}×")
+    header = [
+        "model",
+        "driver",
+        "moves",
+        "calls",
+        "critical path (calls)",
+        "critical path (s)",
+        "simulation wall (s)",
+        "wall ÷ critical path",
+        "overhead per critical-path step (ms)",
+    ]
+    body = (
+        "### B1 orchestration efficiency\n\n"
+        f"Default scenario (`{DEFAULT.name}`) at a fixed {latency_ms:g} ms per call: over HTTP "
+        "against the fake "
+        f"server (`python -m harness.testserver --latency-ms {latency_ms:g}`, own process) and, to "
+        "separate the "
+        "HTTP stack's own cost, against the scripted model sleeping the same time in process. "
+        "`max_concurrency` "
+        "8. Critical path = per move the slowest delegation's caucus turns + card, the report, each plenary "
+        "round's question + answer; plus the hot-wash, along the moves actually played, × the "
+        "per-call latency. "
+        "Simulation wall = `run_end.totals.wall_s` (graph start to end; loading the YAML files is "
+        "not in it).\n\n"
+        + _table(header, rows)
+        + "\n\nTarget ≤ 1.15 (harness rows). The sequential loop (one call after another, "
+        "`max_concurrency=1`, the way Snow Globe and EscalAItion call agents) takes "
+        f"**{speed:.2f}×** the harness's wall time, measured in the same benchmark. The overhead per "
+        "critical-path step does not depend on the latency (wall ÷ critical path ≈ 1 + overhead ÷ latency); "
+        "most of it is durability: one fsync per transcript event and a checkpoint commit per graph step."
+        f"\n\nCommand: `{CMD} --only B1` · {machine()}"
+    )
+    return "B1", body
+
+
+# ------------------------------------------------------------------------------------------------
+# B2 harness overhead
+# ------------------------------------------------------------------------------------------------
+
+
+def b2(tmp: Path, repeats: int = 3) -> Section:
+    deltas: list[float] = []
+    walls: list[float] = []
+    per_run: list[float] = []
+    for i in range(repeats + 1):
+        stamps: list[tuple[float, float]] = []
+
+        def hook(what: str, info: dict[str, Any], stamps: list[tuple[float, float]] = stamps) -> None:
+            if what == "call_end":
+                stamps.append((time.process_time(), time.perf_counter()))
+
+        model = ScriptedModel()
+        c0, w0 = time.process_time(), time.perf_counter()
+        asyncio.run(
+            _one_run(DEFAULT, tmp / "b2", _models(model), Options(max_concurrency=1), f"r{i}", progress=hook)
+        )
+        cpu = time.process_time() - c0
+        if i == 0:
+            continue  # warm-up: imports, template compilation
+        prev = (c0, w0)
+        for c, w in stamps:
+            deltas.append((c - prev[0]) * 1000)
+            walls.append((w - prev[1]) * 1000)
+            prev = (c, w)
+        per_run.append(cpu * 1000 / len(stamps))
+    q = statistics.quantiles(deltas, n=20)
+    med = statistics.median(deltas)
+    print(f"B2 CPU per call median {med:.2f} ms (target ≤ 5), p95 {q[18]:.2f} ms")
+    rows = [
+        ["CPU ms per call (median)", f"**{med:.2f}**", "≤ 5"],
+        ["CPU ms per call (p95)", f"{q[18]:.2f}", ""],
+        ["CPU ms per call (whole run ÷ calls, mean of runs)", f"{statistics.fmean(per_run):.2f}", ""],
+        [
+            "wall ms per call (median; includes one fsync per transcript event)",
+            f"{statistics.median(walls):.2f}",
+            "",
+        ],
+    ]
+    body = (
+        "### B2 harness overhead\n\nCPU time per model call with the model's latency taken out: the default "
+        "scenario on the scripted model (`ScriptedModel`, zero latency, in process), one call at a time, "
+        f"`time.process_time()` between consecutive calls' ends; {repeats} runs × "
+        f"{len(deltas) // repeats} calls "
+        "after a warm-up run. It covers graph scheduling, prompt rendering, checkpointing and the transcript "
+        "write of every turn (the scripted model's own work is included and small).\n\n"
+        + _table(["figure", "value", "target"], rows)
+        + f"\n\nCommand: `{CMD} --only B2` · {machine()}"
+    )
+    return "B2", body
+
+
+# ------------------------------------------------------------------------------------------------
+# B3 context growth
+# ------------------------------------------------------------------------------------------------
+
+
+WORDS = "we must coordinate with our allies on evacuation routes and the message to Beijing"
+
+
+def _long_turns(call: FakeCall) -> Any:
+    if call.response_model is not None:
+        return default_responder(call)
+    rng = random.Random(len(call.messages[-1]["content"]))
+    words = WORDS.split()
+    return " ".join(rng.choice(words) for _ in range(110)).capitalize() + "."
+
+
+def b3(tmp: Path) -> Section:
+    rows = []
+    cap = Options().prompt_cap
+    for n in (5, 10, 20):
+        path = long_scenario(tmp / f"b3-{n}", n)
+        model = ScriptedModel(_long_turns)
+        asyncio.run(_one_run(path, tmp / "b3", _models(model), Options(), f"m{n}"))
+        sizes = [sum(approx_tokens(m["content"]) for m in c.messages) for c in model.calls]
+        last = sizes[-(len(sizes) // n) :]
+        rows.append(
+            [
+                n,
+                len(sizes),
+                f"**{max(sizes):,}**",
+                f"{statistics.fmean(sizes):,.0f}",
+                f"{statistics.fmean(last):,.0f}",
+            ]
+        )
+        print(f"B3 {n} moves: max {max(sizes)} mean {statistics.fmean(sizes):.0f} prompt tokens")
+    body = (
+        "### B3 context growth\n\nPrompt tokens per call (the harness's own estimate, ~3.2 "
+        "characters a token, "
+        f"the unit of `prompt_cap` = {cap:,}) for the default scenario's moves repeated to 5, 10 "
+        "and 20 moves; "
+        "scripted model whose spoken turns are ~110 words (a full `turn_tokens` reply).\n\n"
+        + _table(["moves", "calls", "max prompt tokens", "mean prompt tokens", "mean, last move"], rows)
+        + f"\n\nBounded: the maximum stays under the cap however long the exercise (earlier moves are "
+        f"summarised, not replayed).\n\nCommand: `{CMD} --only B3` · {machine()}"
+    )
+    return "B3", body
+
+
+# ------------------------------------------------------------------------------------------------
+# B4 batch throughput
+# ------------------------------------------------------------------------------------------------
+
+
+def _experiment(url: str, conc: int, n_runs: int) -> Experiment:
+    return Experiment(
+        id=f"b4-{conc}",
+        scenarios=[SMOKE],
+        backends=[BackendSpec(name="fake", profile="compatible", base_url=url, model="fake-model")],
+        sampling=SamplingGrid(temperature=[0.7], seed=list(range(1, n_runs + 1))),
+        concurrency=conc,
+        retries=0,
+        scoring=ScoringSpec(n_boot=100),
+    )
+
+
+def _throughput(url: str, tmp: Path, executor: str, conc: int, n_runs: int) -> dict[str, float]:
+    exp = _experiment(url, conc, n_runs)
+    startup = [0.0]
+
+    def hook(what: str, info: dict[str, Any]) -> None:
+        if what == "workers_ready":
+            startup[0] = float(info["seconds"])
+
+    c0, t0 = time.process_time(), time.perf_counter()
+    result = run_batch(exp, tmp / f"b4-{executor}-{conc}", executor=executor, progress=hook)  # type: ignore[arg-type]
+    wall = time.perf_counter() - t0
+    assert result.count("completed") == n_runs, result.records
+    return {
+        "rate": n_runs / wall * 60,
+        "warm": n_runs / (wall - startup[0]) * 60,
+        "startup": startup[0],
+        "cpu": (time.process_time() - c0) / wall,
+    }
+
+
+def b4(tmp: Path, latency_ms: float, local: tuple[int, ...], ray_levels: tuple[int, ...]) -> Section:
+    per_run_s = SMOKE_CRITICAL_PATH * latency_ms / 1000
+    rows: list[list[Any]] = []
+
+    def measure(url: str, executor: str, levels: tuple[int, ...]) -> None:
+        base: float | None = None
+        for conc in levels:
+            n = 128 if conc >= 64 else max(3, 2 * conc)
+            m = _throughput(url, tmp, executor, conc, n)
+            base = base or m["warm"]
+            ideal = 60 / per_run_s * conc
+            extra = (
+                f"driver CPU {m['cpu']:.0%}"
+                if executor == "local"
+                else f"actor start-up {m['startup']:.1f} s"
+            )
+            rows.append(
+                [
+                    executor,
+                    conc,
+                    n,
+                    f"**{m['rate']:.1f}**",
+                    f"{m['warm']:.1f}",
+                    f"{ideal:.0f}",
+                    f"{m['warm'] / base:.1f}×",
+                    extra,
+                ]
+            )
+            print(f"B4 {executor} concurrency {conc}: {m['rate']:.1f} runs/min ({m['warm']:.1f} warm)")
+
+    with fake_server("--latency-ms", f"{latency_ms:g}") as url:
+        measure(url, "local", local)
+        if ray_levels:
+            import ray
+
+            ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+            try:
+                measure(url, "ray", ray_levels)
+            finally:
+                ray.shutdown()
+    header = [
+        "executor",
+        "concurrency",
+        "runs",
+        "runs/min",
+        "runs/min after start-up",
+        "ideal",
+        "speed-up",
+        "",
+    ]
+    body = (
+        "### B4 batch throughput\n\n`harness batch` of smoke-scenario runs (21 calls, critical path "
+        f"{SMOKE_CRITICAL_PATH} calls) against the fake server at {latency_ms:g} ms per call (own process); "
+        "scoring (rules + stated), index and summary included. Local: one asyncio process. Ray: a local "
+        "instance `ray.init(num_cpus=2)`, simulations on async actors at 0.25 CPU each (2 actors from "
+        "concurrency 4; their start-up is in *runs/min*, not in *after start-up*). Ideal = concurrency × "
+        f"60 s ÷ ({SMOKE_CRITICAL_PATH} × {latency_ms:g} ms); speed-up is relative to concurrency 1 "
+        "of the same "
+        "executor.\n\n"
+        + _table(header, rows)
+        + "\n\nNear-linear while the runs wait on the model. The local executor levels off at high "
+        "concurrency where its one event loop is busy: CPU (*driver CPU*: ~0.3 s a smoke run, scoring "
+        "included) plus the transcript's fsyncs, which block the loop (~27 a smoke run, ~3 ms each here). "
+        "On this two-core machine the fake server and Ray's own processes share the same cores, so Ray "
+        "cannot do much better than the local executor here; it is the way past one machine's cores."
+        f"\n\nCommand: `{CMD} --only B4` · {machine()}"
+    )
+    return "B4", body
+
+
+# ------------------------------------------------------------------------------------------------
+# B5 scoring throughput
+# ------------------------------------------------------------------------------------------------
+
+SENTENCES = [
+    "Japan must be ready to send SDF ships to Busan, with ROK consent, to carry our nationals home.",
+    "We cannot accept Japanese troops on Korean soil; evacuation should use civilian charter flights.",
+    "Beijing should hear our red lines but not our operational plans or timelines.",
+    "We should consult China in detail and coordinate our messaging, including no forces north of "
+    "the 38th parallel.",
+    "The Senkakus need reinforcement now, even if that thins our support to the Peninsula.",
+    "Every available asset should go to Korea; the East China Sea risk is acceptable for now.",
+    "We will keep routine patrols near the Senkaku Islands but send nothing extra.",
+    "Alliance solidarity matters more than anything else at this stage of the crisis.",
+]
+
+
+def _policy_turns(call: FakeCall) -> Any:
+    if call.response_model is not None:
+        return default_responder(call)
+    rng = random.Random(len(call.messages[-1]["content"]))
+    return " ".join(rng.sample(SENTENCES, 3))
+
+
+def b5(tmp: Path, judge_latency_ms: float) -> Section:
+    from evals.rubrics import load_rubrics
+    from evals.scorers import JudgeScorer, RulesScorer, StatedScorer
+
+    rubrics = load_rubrics(RUBRICS)
+    runs = []
+    for i in range(4):
+        model = ScriptedModel(_policy_turns)
+        _, run = asyncio.run(_one_run(DEFAULT, tmp / "b5", _models(model), Options(), f"s{i}"))
+        runs.append(run)
+    rules = RulesScorer()
+    utterances = sum(len(r.utterances()) for r in runs)
+    t0 = time.perf_counter()
+    for r in runs:
+        rules.score_run(r, rubrics)
+    rules_s = time.perf_counter() - t0
+    stated = StatedScorer()
+    stated.score_run(runs[0], rubrics)  # loads the codebook
+    cards = sum(len(r.cards()) for r in runs)
+    t0 = time.perf_counter()
+    for r in runs:
+        stated.score_run(r, rubrics)
+    stated_s = time.perf_counter() - t0
+    walls = {}
+    with fake_server("--latency-ms", f"{judge_latency_ms:g}") as url:
+        model = _open(url)
+        try:
+            for conc in (1, 16):
+                judge = JudgeScorer([model], concurrency=conc)
+                t0 = time.perf_counter()
+                scores = judge.score_run(runs[0], rubrics)
+                walls[conc] = time.perf_counter() - t0
+        finally:
+            model.close()
+    ratio = walls[16] / walls[1]
+    print(f"B5 rules {utterances / rules_s:,.0f} utterances/s; judge concurrent/sequential {ratio:.3f}")
+    rows = [
+        [
+            "rules scorer",
+            f"**{utterances / rules_s:,.0f} utterances/s**",
+            f"{utterances} utterances, {len(runs)} runs, 3 axes",
+        ],
+        ["stated scorer", f"{cards / stated_s:,.0f} cards/s", f"{cards} position cards"],
+        [
+            "judge, sequential (concurrency 1)",
+            f"{walls[1]:.2f} s",
+            f"{len(scores)} units × 1 sample, {judge_latency_ms:g} ms a call",
+        ],
+        ["judge, concurrent (concurrency 16)", f"{walls[16]:.2f} s", ""],
+        ["judge wall ÷ sequential judge wall", f"**{ratio:.3f}**", f"{1 / ratio:.1f}× faster"],
+    ]
+    body = (
+        "### B5 scoring throughput\n\nRules and stated scorers on default-scenario transcripts "
+        "whose turns are "
+        "policy sentences (scripted model); the LLM judge on one of them against the fake server "
+        "(own process).\n\n"
+        + _table(["figure", "value", "notes"], rows)
+        + f"\n\nCommand: `{CMD} --only B5` · {machine()}"
+    )
+    return "B5", body
+
+
+BENCHES: dict[str, Callable[[Path, argparse.Namespace], Section]] = {
+    "B1": lambda tmp, a: b1(tmp, a.latency_ms),
+    "B2": lambda tmp, a: b2(tmp),
+    "B3": lambda tmp, a: b3(tmp),
+    "B4": lambda tmp, a: b4(tmp, a.batch_latency_ms, tuple(a.local), tuple(a.ray)),
+    "B5": lambda tmp, a: b5(tmp, a.judge_latency_ms),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", default=",".join(BENCHES), help="comma-separated: B1,B2,B3,B4,B5")
+    parser.add_argument("--latency-ms", type=float, default=500.0, help="B1 per-call latency")
+    parser.add_argument("--batch-latency-ms", type=float, default=1000.0, help="B4 per-call latency")
+    parser.add_argument("--judge-latency-ms", type=float, default=100.0, help="B5 judge per-call latency")
+    parser.add_argument(
+        "--local", type=int, nargs="*", default=[1, 4, 16, 64], help="B4 local concurrency levels"
+    )
+    parser.add_argument("--ray", type=int, nargs="*", default=[1, 4, 16], help="B4 Ray levels (none: skip)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave results.md alone")
+    args = parser.parse_args(argv)
+    chosen = [b.strip().upper() for b in args.only.split(",") if b.strip()]
+    unknown = [b for b in chosen if b not in BENCHES]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
+        for name in chosen:
+            t0 = time.perf_counter()
+            section, body = BENCHES[name](Path(tmp), args)
+            print(f"{name} done in {time.perf_counter() - t0:.0f} s")
+            if not args.no_write:
+                write_section(section, body)
+    print(f"bench: {', '.join(chosen)} in {time.perf_counter() - started:.0f} s; see bench/results.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""``harness compare A B``: two conditions of a batch, axis by axis and pair by pair.
+
+A side is a condition label of the batch's index or a run-id prefix. Each run contributes, per axis and
+delegation pair, its mean distance |x_i − x_j|/4 over moves. Runs of A and B with the same (seed,
+repetition) are **paired** (same seed, different condition): the difference is the mean of the paired
+differences B − A with a bootstrap CI over pairs. Where fewer than two pairs exist, the sides are compared
+unpaired: difference of means, each side resampled over its own runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.batch.outputs import load_scores, read_index
+from harness.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Contrast:
+    axis: str
+    pair: str
+    mean_a: float | None
+    mean_b: float | None
+    diff: float | None  # B − A
+    low: float | None
+    high: float | None
+    n_a: int
+    n_b: int
+    n_pairs: int
+    method: str  # paired | unpaired | none
+
+
+def select(rows: Sequence[dict[str, Any]], ref: str) -> list[dict[str, Any]]:
+    """Completed runs of a condition label, or else of a run-id prefix."""
+    chosen = [r for r in rows if r.get("condition") == ref]
+    if not chosen:
+        chosen = [r for r in rows if str(r.get("run_id", "")).startswith(ref)]
+    if not chosen:
+        labels = sorted({str(r.get("condition")) for r in rows})
+        raise ConfigError(
+            f"{ref!r} is neither a condition of this batch nor a run-id prefix ({', '.join(labels)})"
+        )
+    done = [r for r in chosen if r.get("status") == "completed"]
+    if not done:
+        raise ConfigError(f"{ref!r}: none of its {len(chosen)} runs is completed")
+    return done
+
+
+def run_means(batch_dir: Path, run_id: str, scorer: str) -> dict[tuple[str, str], float]:
+    """Per (axis, pair label): the run's mean distance over moves (pairs never scored are absent)."""
+    from evals.metrics import mean_or_none, pair_label, pairwise_distances
+
+    values: dict[tuple[str, str], list[float | None]] = {}
+    for d in pairwise_distances(load_scores(batch_dir / run_id, scorer)):
+        values.setdefault((d.axis, pair_label(d.pair)), []).append(d.value)
+    out: dict[tuple[str, str], float] = {}
+    for key, vals in values.items():
+        m = mean_or_none(vals)
+        if m is not None:
+            out[key] = m
+    return out
+
+
+def _ci(reps: list[float], confidence: float) -> tuple[float | None, float | None]:
+    if not reps:
+        return None, None
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(reps, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def _contrast(
+    axis: str,
+    pair: str,
+    a: dict[tuple[int, int], float],
+    b: dict[tuple[int, int], float],
+    *,
+    n_boot: int,
+    seed: int,
+    confidence: float,
+) -> Contrast:
+    rng = np.random.default_rng(seed)
+    va, vb = np.array(list(a.values())), np.array(list(b.values()))
+    mean_a = float(va.mean()) if va.size else None
+    mean_b = float(vb.mean()) if vb.size else None
+    keys = sorted(set(a) & set(b))
+    low = high = diff = None
+    method = "none"
+    if len(keys) >= 2:
+        d = np.array([b[k] - a[k] for k in keys])
+        diff, method = float(d.mean()), "paired"
+        reps = [float(d[rng.integers(0, d.size, d.size)].mean()) for _ in range(n_boot)]
+        low, high = _ci(reps, confidence)
+    elif va.size and vb.size:
+        diff, method = float(vb.mean() - va.mean()), "unpaired"
+        if va.size >= 2 and vb.size >= 2:
+            reps = [
+                float(
+                    vb[rng.integers(0, vb.size, vb.size)].mean()
+                    - va[rng.integers(0, va.size, va.size)].mean()
+                )
+                for _ in range(n_boot)
+            ]
+            low, high = _ci(reps, confidence)
+    return Contrast(axis, pair, mean_a, mean_b, diff, low, high, len(a), len(b), len(keys), method)
+
+
+def compare(
+    batch_dir: Path,
+    a: str,
+    b: str,
+    *,
+    scorer: str = "rules",
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    rows = read_index(batch_dir)
+    side_a, side_b = select(rows, a), select(rows, b)
+    overlap = {r["run_id"] for r in side_a} & {r["run_id"] for r in side_b}
+    if overlap:
+        raise ConfigError(
+            f"{a!r} and {b!r} share runs ({', '.join(sorted(overlap)[:3])}…): nothing to compare"
+        )
+
+    def by_key(side: list[dict[str, Any]]) -> dict[tuple[str, str], dict[tuple[int, int], float]]:
+        out: dict[tuple[str, str], dict[tuple[int, int], float]] = {}
+        for i, row in enumerate(side):
+            key = (row.get("seed") or 0, row.get("rep") or i)
+            for unit, value in run_means(batch_dir, row["run_id"], scorer).items():
+                out.setdefault(unit, {})[key] = value
+        return out
+
+    ma, mb = by_key(side_a), by_key(side_b)
+    units = list(dict.fromkeys([*ma, *mb]))
+    contrasts = [
+        _contrast(
+            axis,
+            pair,
+            ma.get((axis, pair), {}),
+            mb.get((axis, pair), {}),
+            n_boot=n_boot,
+            seed=seed,
+            confidence=confidence,
+        )
+        for axis, pair in units
+    ]
+    return {
+        "batch": str(batch_dir),
+        "a": {"ref": a, "runs": [r["run_id"] for r in side_a]},
+        "b": {"ref": b, "runs": [r["run_id"] for r in side_b]},
+        "scorer": scorer,
+        "n_boot": n_boot,
+        "confidence": confidence,
+        "difference": "B - A (mean pairwise distance |x_i - x_j|/4; > 0: B diverges more)",
+        "contrasts": [asdict(c) for c in contrasts],
+    }
