@@ -65,7 +65,7 @@ class UniqueResponder:
 
 def write_long_scenario(src: Path, dest_dir: Path, n_moves: int) -> Path:
     """A copy of ``src`` (its personas and rubrics referenced by absolute folders) with ``n_moves``
-    moves made by repeating its moves with long injects (hand-made test data)."""
+    moves made by repeating its moves (hand-made test data)."""
     data = yaml.safe_load(src.read_text())
     base = data["moves"]
     moves = []
@@ -73,7 +73,6 @@ def write_long_scenario(src: Path, dest_dir: Path, n_moves: int) -> Path:
         m = copy.deepcopy(base[i % len(base)])
         m["id"] = f"x{i + 1}"
         m["title"] = f"{m['title']} (phase {i + 1})"
-        m["inject"] = m["inject"]
         m["branches"] = []
         moves.append(m)
     data["moves"] = moves
