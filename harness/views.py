@@ -12,6 +12,7 @@ import logging
 import re
 from typing import Any
 
+from harness import keys
 from harness.cards import card_summary
 from harness.context import RunContext, approx_tokens
 from harness.llm.base import Message
@@ -98,7 +99,7 @@ def plenary_lines(ctx: RunContext, move: str) -> list[str]:
 
 
 def own_card(ctx: RunContext, move: str, delegation: str) -> PositionCard | None:
-    ev = ctx.writer.get(f"{move}/card/{delegation}")
+    ev = ctx.writer.get(keys.card(move, delegation))
     return ev.card if isinstance(ev, PositionCardEvent) else None
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,16 +21,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-class ScorerName(StrEnum):
-    rules = "rules"
-    stated = "stated"
-    judge = "judge"
-
-
-ScorerOpt = Annotated[ScorerName, typer.Option("--scorer", help="rules (offline default), stated or judge.")]
-RubricsOpt = Annotated[Path | None, typer.Option("--rubrics", help="Rubric folder (default evals/rubrics).")]
+ScorerOpt = Annotated[str, typer.Option("--scorer", help="Scorer name (see `harness scorers`).")]
+RubricsOpt = Annotated[
+    Path | None, typer.Option("--rubrics", help="Rubric folder (default: the rubrics the run used).")
+]
 CodebookOpt = Annotated[
-    Path | None, typer.Option("--codebook", help="Rules codebook (default evals/codebook.yaml).")
+    Path | None,
+    typer.Option("--codebook", help="Rules codebook (default: harness.toml [data] codebook, else bundled)."),
 ]
 JudgeBackendOpt = Annotated[
     list[str] | None, typer.Option("--judge-backend", help="Judge backend profile; repeat for a panel.")
@@ -82,29 +78,36 @@ def _close(models: list[ChatModel]) -> None:
 
 
 def _build(
-    name: ScorerName,
+    name: str,
     codebook: Path | None,
     judge: tuple[list[str], list[str], list[str]],
     samples: int,
     concurrency: int,
     pool: bool,
 ) -> tuple[Scorer, list[ChatModel]]:
-    from evals.scorers import build_scorer
-    from evals.scorers.rules import load_codebook
+    """The scorer ``name`` from the registry; chat models are opened only for a scorer that needs them."""
+    from evals.scorers import ScorerSettings, build_scorer, scorer_info
+    from harness.datapaths import codebook_path
 
-    if name is ScorerName.judge:
-        models = _judge_models(*judge)
-        return build_scorer(
-            "judge", models=models, samples=samples, concurrency=concurrency, pool=pool
-        ), models
-    if name is ScorerName.rules:
-        return build_scorer("rules", codebook=codebook), []
-    return build_scorer("stated", codebook=load_codebook(codebook) if codebook else None), []
+    info = scorer_info(name)
+    models = _judge_models(*judge) if info.needs_models else []
+    settings = ScorerSettings(
+        codebook=codebook_path(codebook),
+        models=models,
+        samples=samples,
+        concurrency=concurrency,
+        pool=pool,
+    )
+    try:
+        return build_scorer(name, settings), models
+    except BaseException:
+        _close(models)
+        raise
 
 
 def score(
     runs: Annotated[list[Path], typer.Argument(help="Run folders or their transcript.jsonl.")],
-    scorer: ScorerOpt = ScorerName.rules,
+    scorer: ScorerOpt = "rules",
     rubrics: RubricsOpt = None,
     codebook: CodebookOpt = None,
     judge_backend: JudgeBackendOpt = None,
@@ -122,21 +125,22 @@ def score(
     """Score runs per move, delegation and axis (default: each run's scores/<scorer>.jsonl)."""
     from evals.rubrics import load_rubrics
     from evals.scores_io import NOTES_SUFFIX, scores_path, write_jsonl, write_scores
+    from harness.recorded import rubrics_of
     from harness.schema import AxisScore
     from harness.transcript import Run
 
     loaded = [Run.load(r) for r in runs]
-    axes = load_rubrics(rubrics)
+    given = load_rubrics(rubrics) if rubrics is not None else None
     judge = (judge_backend or [], judge_base_url or [], judge_model or [])
     impl, models = _build(scorer, codebook, judge, samples, concurrency, pool_panel)
-    table = Table("run", "units", "scored", "null", "written to", title=f"{scorer.value} scores")
+    table = Table("run", "units", "scored", "null", "written to", title=f"{scorer} scores")
     everything: list[AxisScore] = []
     try:
         for run in loaded:
-            err_console.print(f"scoring {run.run_id} with {scorer.value}…", highlight=False)
-            scores = impl.score_run(run, axes)
+            err_console.print(f"scoring {run.run_id} with {scorer}…", highlight=False)
+            scores = impl.score_run(run, given if given is not None else rubrics_of(run.manifest))
             everything += scores
-            target = output or scores_path(run.folder, scorer.value)
+            target = output or scores_path(run.folder, scorer)
             if output is None:
                 write_scores(target, scores)
             scored = sum(s.level is not None for s in scores)
@@ -150,7 +154,7 @@ def score(
         write_jsonl(output.with_name(output.stem + NOTES_SUFFIX), notes)
     elif notes:
         for run in loaded:
-            path = scores_path(run.folder, scorer.value)
+            path = scores_path(run.folder, scorer)
             write_jsonl(
                 path.with_name(path.stem + NOTES_SUFFIX), [n for n in notes if n.run_id == run.run_id]
             )
@@ -226,7 +230,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 def validate_scorer(
     gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL (id, axis, delegation, level, text).")],
-    scorer: ScorerOpt = ScorerName.rules,
+    scorer: ScorerOpt = "rules",
     rubrics: RubricsOpt = None,
     codebook: CodebookOpt = None,
     judge_backend: JudgeBackendOpt = None,
@@ -240,10 +244,10 @@ def validate_scorer(
     from evals.reliability import validate_scorer as run_validation
     from evals.rubrics import load_rubrics
 
-    axes = load_rubrics(rubrics)
+    axes = load_rubrics(rubrics)  # default: the bundled rubrics
     judge = (judge_backend or [], judge_base_url or [], judge_model or [])
     impl, models = _build(scorer, codebook, judge, samples, concurrency, pool=True)
-    err_console.print(f"validating {scorer.value} against {gold}…", highlight=False)
+    err_console.print(f"validating {scorer} against {gold}…", highlight=False)
     try:
         report = run_validation(gold, impl, axes)
     finally:
@@ -260,7 +264,7 @@ def validate_scorer(
         "kappa (qw)",
         "alpha (ord)",
         "MSE",
-        title=f"{scorer.value} vs {gold}",
+        title=f"{scorer} vs {gold}",
     )
     for name, fig in [*report["axes"].items(), ("overall", report["overall"])]:
         table.add_row(
@@ -301,8 +305,19 @@ def import_record(
     console.print(f"score it with: harness score {folder} --scorer rules", highlight=False)
 
 
+def scorers() -> None:
+    """List the registered scorers (the names `--scorer` and an experiment's `scoring.scorers` take)."""
+    from evals.scorers import registry
+
+    table = Table("name", "description", "needs a model", title="scorers")
+    for name, info in registry().items():
+        table.add_row(name, info.description, "yes" if info.needs_models else "")
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command("score")(score)
+    app.command("scorers")(scorers)
     app.command("divergence")(divergence)
     app.command("validate-scorer")(validate_scorer)
     app.command("import")(import_record)

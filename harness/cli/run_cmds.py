@@ -15,12 +15,12 @@ from harness.cli.show import print_run
 from harness.cli.terminal import ProgressDisplay, TerminalSeat
 from harness.context import Options, options_for
 from harness.errors import ConfigError
-from harness.llm.base import ChatModel
+from harness.fork import fork_run
+from harness.resources import find_scenario
 from harness.runner import (
     Models,
     RunRequest,
     RunResult,
-    fork_run,
     new_run_id,
     prepare_run,
     resume_run,
@@ -67,29 +67,15 @@ def open_models(
     cache: Path | None,
     log_file: Path | None,
 ) -> Iterator[tuple[Models, int | None]]:
-    """Build the default model (+ per-delegation ones); stop embedded servers on the way out."""
-    from harness.llm.client import build_chat_model
+    """Resolve the backend from flags, environment and harness.toml; stop embedded servers on the way out."""
     from harness.llm.config import resolve_backend
+    from harness.opening import opened_models
 
     config = resolve_backend(backend, base_url, model)
     if cache is not None:
         config = config.model_copy(update={"cache_dir": cache})
-    opened: list[Any] = []
-    try:
-        default = build_chat_model(config, log_file=log_file)
-        opened.append(default)
-        per: dict[str, ChatModel] = {}
-        for d, name in model_for.items():
-            m = build_chat_model(config.model_copy(update={"model": name}), log_file=log_file)
-            opened.append(m)
-            per[d] = m
-        info = BackendInfo(profile=config.profile, base_url=default.base_url, model=default.model)
-        cap = getattr(default, "prompt_cap", None)
-        yield Models(default=default, backend=info, per_delegation=per, per_delegation_names=model_for), cap
-    finally:
-        for m in reversed(opened):
-            with contextlib.suppress(Exception):
-                m.close()
+    with opened_models(config, model_for, log_file) as opened:
+        yield opened.models, opened.prompt_cap
 
 
 def _backend_from(
@@ -129,7 +115,9 @@ def _done(result: RunResult) -> None:
 
 
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[
+        str, typer.Argument(help="Scenario file, or the id of a bundled one (see `harness scenarios`).")
+    ],
     backend: BackendOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -147,20 +135,28 @@ def run(
     max_concurrency: ConcOpt = 8,
     prompt_cap: Annotated[int | None, typer.Option("--prompt-cap", help="Max prompt tokens a call.")] = None,
     narrate: Annotated[bool, typer.Option("--narrate", help="Control narrates consequences (LLM).")] = False,
-    personas: Annotated[Path | None, typer.Option("--personas", help="Persona folder.")] = None,
-    rubrics: Annotated[Path | None, typer.Option("--rubrics", help="Rubric folder.")] = None,
+    personas: Annotated[
+        Path | None, typer.Option("--personas", help="Persona folder, searched before the scenario's own.")
+    ] = None,
+    rubrics: Annotated[
+        Path | None, typer.Option("--rubrics", help="Rubric folder, searched before the scenario's own.")
+    ] = None,
+    prompts: Annotated[
+        Path | None, typer.Option("--prompts", help="Prompt folder, searched before the scenario's own.")
+    ] = None,
     cache: CacheOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Run a scenario: parallel breakouts, plenary, adjudication, hot-wash; writes the transcript."""
     req = RunRequest(
-        scenario=scenario,
+        scenario=find_scenario(scenario),
         out_root=out,
         run_id=run_id,
         sampling=Sampling(temperature=temperature, seed=seed, max_tokens=max_tokens),
         human_seats=list(human or []),
         personas_dir=personas,
         rubrics_dir=rubrics,
+        prompts_dir=prompts,
     )
     prepared = prepare_run(req)
     folder = prepared[2]
