@@ -17,8 +17,8 @@ from harness.llm.base import BackendUnavailable
 from harness.llm.fake import ScriptedModel
 from harness.opening import Models
 from harness.schema import BackendInfo
-from harness.transcript import Run
 from harness.testserver import FakeOpenAIServer
+from harness.transcript import Run
 
 
 def test_outputs_index_scores_and_summary(
