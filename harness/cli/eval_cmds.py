@@ -161,25 +161,53 @@ def score(
     console.print(table)
 
 
+def _scales_for(files: list[Path]) -> dict[str, tuple[int, ...]]:
+    """The level scale of each axis from the rubrics of the runs the score files belong to."""
+    from evals.metrics import scales_of
+    from harness.errors import HarnessError
+    from harness.recorded import rubrics_of
+    from harness.transcript import TRANSCRIPT_NAME, Run
+
+    scales: dict[str, tuple[int, ...]] = {}
+    for folder in dict.fromkeys(f.parent.parent for f in files):
+        if (folder / TRANSCRIPT_NAME).is_file():
+            try:
+                scales.update(scales_of(rubrics_of(Run.load(folder).manifest)))
+            except HarnessError as exc:  # the default 0-4 scale still applies
+                err_console.print(f"note: {folder}: rubrics not found ({exc}); using levels 0-4")
+    return scales
+
+
 def divergence(
     inputs: Annotated[list[Path], typer.Argument(help="Score files or run folders.")],
     scorer: Annotated[
         str | None, typer.Option("--scorer", help="Which scores/<scorer>.jsonl of a run folder.")
     ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="summary.json or summary.csv")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The summaries as one JSON object on stdout.")
+    ] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap resamples over runs.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
 ) -> None:
-    """Pairwise divergence per axis and move, its trend, concessions and W1 across runs."""
+    """Pairwise divergence per axis and move: its trend, the widest gap, concessions and W1 across runs."""
     from evals.metrics import divergence_summary, split_by_source, summary_rows
     from evals.scores_io import find_score_files, read_scores
 
-    scores = [s for f in find_score_files(inputs, scorer) for s in read_scores(f)]
+    files = find_score_files(inputs, scorer)
+    scores = [s for f in files for s in read_scores(f)]
     if not scores:
         raise DataError(", ".join(map(str, inputs)), "no scores in these files")
-    summaries = [divergence_summary(v, n_boot=n_boot, seed=seed) for v in split_by_source(scores).values()]
-    for summary in summaries:
-        _print_summary(summary)
+    scales = _scales_for(files)
+    summaries = [
+        divergence_summary(v, scales=scales, n_boot=n_boot, seed=seed)
+        for v in split_by_source(scores).values()
+    ]
+    if as_json:
+        typer.echo(json.dumps({"summaries": summaries}, ensure_ascii=False))
+    else:
+        for summary in summaries:
+            _print_summary(summary)
     if output is None:
         return
     if output.suffix.lower() == ".csv":
@@ -201,13 +229,14 @@ def divergence(
 def _print_summary(summary: dict[str, Any]) -> None:
     source = summary["scorer"] + (f" ({summary['model']})" if summary["model"] else "")
     for axis, a in summary["axes"].items():
+        width = a["scale"][-1] - a["scale"][0]
         table = Table(
             "pair",
             *a["moves"],
             "trend/move",
             "mean [95% CI]",
             "W1",
-            title=f"{axis}: distance |x_i − x_j|/4 — {source}, {len(summary['runs'])} run(s)",
+            title=f"{axis}: distance |x_i − x_j|/{width} — {source}, {len(summary['runs'])} run(s)",
         )
         for pair in a["pairs"]:
             mean, w1 = a["distance_mean"][pair], a["wasserstein"].get(pair, {})
@@ -221,6 +250,18 @@ def _print_summary(summary: dict[str, Any]) -> None:
             )
         table.add_row("mean", *("" for _ in a["moves"]), _fmt(a["trend"]["mean"], 3), "", "")
         console.print(table)
+        t, w = a["trend_label"], a["widest"]
+        if w is not None:
+            console.print(
+                f"  widest gap: {w['pair']} in {w['move']} ({_fmt(w['value'])}); "
+                f"over the exercise the gap {t['label']}"
+                + (
+                    f" ({_fmt(t['first'])} in {t['first_move']} → {_fmt(t['last'])} in {t['last_move']})"
+                    if t["change"] is not None
+                    else ""
+                ),
+                highlight=False,
+            )
         moved = {k: v for k, v in a["concession"].items() if v}
         if moved:
             console.print(
