@@ -28,7 +28,8 @@ from harness.schema import (
 from harness.transcript import TranscriptWriter
 
 REPO = Path(__file__).resolve().parents[2]
-GOLD_DEV = REPO / ".." / "shared" / "gold" / "dev.jsonl"
+GOLD = REPO / "evals" / "gold"
+GOLD_SEED = GOLD / "seed.jsonl"
 
 
 @dataclass
