@@ -1,4 +1,4 @@
-"""Append-only JSONL transcript writer and reader (DESIGN §3).
+"""Append-only JSONL transcript writer and reader (docs/contract.md).
 
 * Every event has a deterministic ``key``; the writer skips a key already present (and returns the
   recorded event, so a re-run node can reuse it) and readers keep the first occurrence.

@@ -1,4 +1,4 @@
-"""The append-only JSONL transcript (DESIGN §3): round trip, skip-if-present / keep-first, torn last
+"""The append-only JSONL transcript (docs/contract.md): round trip, skip-if-present / keep-first, torn last
 lines ignored by readers and truncated by the writer, fsync per event, and a stateful hypothesis test
 over random event sequences with random crashes.
 """
@@ -119,7 +119,7 @@ def test_round_trip_every_kind(tmp_path: Path) -> None:
     read = read_events(path)
     assert read == written
     assert [type(e) for e in read] == list(EVENT_TYPES.values())
-    # one JSON object per line, with the envelope of DESIGN §3
+    # one JSON object per line, with the envelope of the contract
     lines = path.read_bytes().split(b"\n")
     assert lines[-1] == b""
     for i, raw in enumerate(lines[:-1], start=1):
