@@ -103,7 +103,9 @@ def normalise(r: dict, group: str) -> dict:
 
 
 def read(paths: Iterable[Path]) -> list[dict]:
-    return [json.loads(line) for p in paths for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for p in paths for line in p.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def write(rows: list[dict], out: Path) -> dict[str, int]:
@@ -144,7 +146,11 @@ def check(folder: Path = HERE) -> list[str]:
         filled = dict.fromkeys(SPLITS, 0)
         for key in sorted(keys, key=lambda k: hashlib.sha256(k.encode()).hexdigest()):
             split = max(SPLITS, key=lambda s: SPLITS[s] - filled[s] / max(total, 1))
-            problems += [f"{r['id']}: in {n}, the procedure says {split}" for n, r in members[(kind, key)] if n != split]
+            problems += [
+                f"{r['id']}: in {n}, the procedure says {split}"
+                for n, r in members[(kind, key)]
+                if n != split
+            ]
             filled[split] += len(members[(kind, key)])
     return problems
 
