@@ -17,6 +17,7 @@ like accuracy.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -64,10 +65,13 @@ def quadratic_weighted_kappa(
     return 1.0 - float((w * observed).sum()) / denom
 
 
-def krippendorff_ordinal(gold: Sequence[int | None], pred: Sequence[int | None]) -> float | None:
-    """Krippendorff's alpha, ordinal, two coders, ``value_domain`` 0..4; None when undefined."""
-    data = np.array([[np.nan if v is None else float(v) for v in row] for row in (gold, pred)], dtype=float)
-    pairable = int(np.sum(~np.isnan(data).any(axis=0)))
+def krippendorff_ordinal(*coders: Sequence[int | None]) -> float | None:
+    """Krippendorff's alpha, ordinal, ``value_domain`` 0..4, over two or more coders' values for the same
+    units (``None``: missing); None when undefined (no unit with two values, or no variation)."""
+    if len(coders) < 2 or len({len(c) for c in coders}) != 1:
+        raise ValueError("alpha needs two or more coders with one value per unit each")
+    data = np.array([[np.nan if v is None else float(v) for v in row] for row in coders], dtype=float)
+    pairable = int(np.sum(np.sum(~np.isnan(data), axis=0) >= 2))
     if pairable == 0:
         return None
     try:
@@ -125,6 +129,25 @@ def read_gold(path: str | Path) -> list[GoldRow]:
     if not rows:
         raise DataError(str(path), "no gold rows")
     return rows
+
+
+@dataclass(frozen=True)
+class GoldSource:
+    """How a gold file is named in saved figures: its set (the folder), its split (the file) and hash."""
+
+    name: str
+    split: str
+    sha256: str
+
+
+def gold_source(path: str | Path, name: str | None = None, split: str | None = None) -> GoldSource:
+    """``evals/gold/dev.jsonl`` → set ``gold``, split ``dev`` (``name``/``split`` override them)."""
+    p = Path(path)
+    try:
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise DataError(str(p), "cannot read the gold file") from exc
+    return GoldSource(name or p.resolve().parent.name, split or p.stem, digest)
 
 
 def gold_run(row: GoldRow, path: str | Path = "gold.jsonl") -> Run:
