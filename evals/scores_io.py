@@ -22,6 +22,8 @@ from harness.transcript import TRANSCRIPT_NAME
 M = TypeVar("M", bound=BaseModel)
 SCORES_DIR = "scores"
 NOTES_SUFFIX = ".notes.jsonl"
+PANEL_SUFFIX = ".panel.json"
+"""Beside ``<scorer>.jsonl``: a judge panel's agreement between its members (``harness score``)."""
 
 
 def scores_path(run_folder: str | Path, scorer: str) -> Path:

@@ -234,7 +234,7 @@ class JudgeScorer:
         self.temperature = temperature if temperature is not None else (0.0 if samples == 1 else 0.8)
         self.seed = seed
         self.max_tokens = max_tokens
-        self.combine: Combine = combine or ("pool" if pool else "none")
+        self.combine: Combine = (combine or ("pool" if pool else "none")) if len(self.models) > 1 else "none"
         self.calibration = calibration
         self.maps = {m.model: calibration.for_model(m.model).mapping for m in self.models if calibration}
         self.concurrency = max(1, concurrency)
@@ -265,6 +265,22 @@ class JudgeScorer:
 
     def score_run(self, run: Run, rubrics: Mapping[str, Rubric]) -> list[AxisScore]:
         return _run_sync(self.ascore_run(run, rubrics))
+
+    def score_runs(self, items: Sequence[tuple[Run, Mapping[str, Rubric]]]) -> list[list[AxisScore]]:
+        """Several runs in one event loop, sharing the concurrency limit (gold sets: one run a row)."""
+        return _run_sync(self._ascore_runs(items))
+
+    async def _ascore_runs(self, items: Sequence[tuple[Run, Mapping[str, Rubric]]]) -> list[list[AxisScore]]:
+        gate = asyncio.Semaphore(self.concurrency)
+        done = await asyncio.gather(*(self._judge(run, rubrics, gate) for run, rubrics in items))
+        for _, notes, members in done:  # recorded in input order, whatever order the calls finished in
+            self.notes += notes
+            self.members += members
+        return [scores for scores, _, _ in done]
+
+    async def ascore_run(self, run: Run, rubrics: Mapping[str, Rubric]) -> list[AxisScore]:
+        [scores] = await self._ascore_runs([(run, rubrics)])
+        return scores
 
     async def _ask(self, inp: JudgeInput, model: ChatModel, sample: int, gate: asyncio.Semaphore) -> Outcome:
         async with gate:
@@ -308,8 +324,10 @@ class JudgeScorer:
             calibration=self.calibration.id if self.calibration else None,
         )
 
-    async def ascore_run(self, run: Run, rubrics: Mapping[str, Rubric]) -> list[AxisScore]:
-        gate = asyncio.Semaphore(self.concurrency)
+    async def _judge(
+        self, run: Run, rubrics: Mapping[str, Rubric], gate: asyncio.Semaphore
+    ) -> tuple[list[AxisScore], list[JudgeNote], list[AxisScore]]:
+        """(scores, notes, members' scores) of one run."""
         units = [(key, axis, utts) for key, utts in unit_utterances(run).items() for axis in rubrics]
         inputs = [
             build_judge_input(run, m, d, utts, rubrics[axis], self.prompts) for (m, d), axis, utts in units
@@ -318,12 +336,13 @@ class JudgeScorer:
             (u, m, s) for u in range(len(units)) for m in range(len(self.models)) for s in range(self.samples)
         ]
         results = await asyncio.gather(*(self._ask(inputs[u], self.models[m], s, gate) for u, m, s in jobs))
+        notes: list[JudgeNote] = []
         by_unit: dict[int, dict[str, list[Outcome]]] = {}
         for (u, m, s), outcome in zip(jobs, results, strict=True):
             (move, deleg), axis, _ = units[u]
             model = self.models[m].model
             mapping = self.maps.get(model)
-            self.notes.append(
+            notes.append(
                 JudgeNote(
                     run_id=run.run_id,
                     move=move,
@@ -340,15 +359,16 @@ class JudgeScorer:
             )
             by_unit.setdefault(u, {}).setdefault(model, []).append(outcome)
         out: list[AxisScore] = []
+        all_members: list[AxisScore] = []
         for u, per_model in by_unit.items():
             (move, deleg), axis, _ = units[u]
             unit = (move, deleg, axis)
             members = [self._score(run, unit, m, {m: o}) for m, o in per_model.items()]
-            self.members += members
+            all_members += members
             if self.combine == "none":
                 out += members
             elif self.combine == "pool":
                 out.append(self._score(run, unit, "+".join(per_model), per_model))
             else:
                 out.append(combine_members(members, self.combine))
-        return out
+        return out, notes, all_members

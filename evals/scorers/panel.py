@@ -21,13 +21,23 @@ combination uses and ``alpha_raw`` on the raw ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from evals.reliability import krippendorff_ordinal
-from evals.scorers.base import mode_level, one_hot
-from harness.schema import LEVELS, AxisScore, Evidence
+from evals.reliability import (
+    GoldResult,
+    gold_run_id,
+    krippendorff_ordinal,
+    read_gold,
+    score_gold,
+    validation_report,
+)
+from evals.scorers.base import Scorer, mode_level, one_hot
+from evals.scores_io import PANEL_SUFFIX
+from harness.schema import LEVELS, AxisScore, Evidence, Rubric
 
 Combine = Literal["none", "pool", "majority", "mean"]
 COMBINE: tuple[str, ...] = ("none", "pool", "majority", "mean")
@@ -136,3 +146,53 @@ def panel_agreement(members: Sequence[AxisScore]) -> list[PanelAgreement]:
         raw = krippendorff_ordinal(*_coders(units, models, index, _raw)) if calibrated else None
         out.append(PanelAgreement(axis, models, n_units, krippendorff_ordinal(*levels), raw))
     return out
+
+
+def write_panel_agreement(
+    scores_file: str | Path, members: Sequence[AxisScore], combine: str
+) -> tuple[Path, list[PanelAgreement]]:
+    """``<scorer>.panel.json`` beside a scores file: how the panel combined, its members' alpha per axis."""
+    agreement = panel_agreement(members)
+    p = Path(scores_file)
+    path = p.with_name(p.stem + PANEL_SUFFIX)
+    body = {"combine": combine, "agreement": {a.axis: a.as_dict() for a in agreement}}
+    path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path, agreement
+
+
+@runtime_checkable
+class PanelScorer(Scorer, Protocol):
+    """A scorer that keeps its members' own scores (the judge)."""
+
+    combine: Combine
+    members: list[AxisScore]
+
+
+def validate_panel(
+    gold_path: str | Path, scorer: PanelScorer, rubrics: Mapping[str, Rubric]
+) -> dict[str, Any]:
+    """``validate_scorer``'s report for a judge; for a panel also ``panel``: each member's own agreement
+    with the gold labels (``members``, same shape) and the members' alpha per axis (``agreement``)."""
+    start = len(scorer.members)
+    results = score_gold(read_gold(gold_path), scorer, rubrics, gold_path)
+    model = next((r.model for r in results if r.model is not None), None)
+    report = validation_report(results, scorer.name, gold_path, model)
+    members = scorer.members[start:]
+    models = list(dict.fromkeys(m.model or "" for m in members))
+    if len(models) < 2:
+        return report
+    level = {(m.run_id, m.axis, m.model or ""): m.level for m in members}
+    report["panel"] = {
+        "combine": scorer.combine,
+        "members": {
+            name: validation_report(
+                [GoldResult(r.row, level.get((gold_run_id(r.row), r.row.axis, name)), name) for r in results],
+                scorer.name,
+                gold_path,
+                name,
+            )
+            for name in models
+        },
+        "agreement": {a.axis: a.as_dict() for a in panel_agreement(members)},
+    }
+    return report

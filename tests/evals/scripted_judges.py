@@ -80,3 +80,23 @@ def write_gold(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
 
 def truth_of(*row_sets: Sequence[Mapping[str, Any]]) -> dict[str, int | None]:
     return {r["text"]: r["level"] for rows in row_sets for r in rows}
+
+
+def server_judge(
+    truth: Truth | None, shifts: Mapping[str, int], constant: str | None = None
+) -> Callable[[dict[str, Any]], str]:
+    """A responder for :class:`harness.testserver.FakeOpenAIServer`: each model (``body["model"]``) is a
+    scripted judge with its own shift; with ``truth=None`` every judge answers ``constant`` (a level or
+    "not_addressed"), quoting the first words of the statement."""
+
+    def respond(body: dict[str, Any]) -> str:
+        prompt = body["messages"][-1]["content"]
+        if truth is not None:
+            return json.dumps(verdict(prompt, truth, shifts[body["model"]]))
+        uid, text = statements(prompt)[0]
+        quote = " ".join(text.split()[:5])
+        level = constant or "not_addressed"
+        evidence = [] if level == "not_addressed" else [{"utterance_id": uid, "quote": quote}]
+        return json.dumps({"evidence": evidence, "level": level, "salience": 1})
+
+    return respond
