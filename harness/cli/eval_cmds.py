@@ -230,6 +230,13 @@ def divergence(
     scorer: Annotated[
         str | None, typer.Option("--scorer", help="Which scores/<scorer>.jsonl of a run folder.")
     ] = None,
+    revealed: Annotated[
+        str,
+        typer.Option(
+            "--revealed",
+            help="Scorer compared with the position cards (stated) for the stated-vs-revealed gap.",
+        ),
+    ] = "judge",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="summary.json or summary.csv")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="The summaries as one JSON object on stdout.")
@@ -237,9 +244,10 @@ def divergence(
     n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap resamples over runs.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
 ) -> None:
-    """Pairwise divergence per axis and move: its trend, the widest gap, concessions and W1 across runs."""
-    from evals.metrics import divergence_summary, split_by_source, summary_rows
-    from evals.scores_io import find_score_files, read_scores
+    """Pairwise divergence per axis and move: its trend, the widest gap, concessions and W1 across runs;
+    with position-card (stated) and judge scores, the stated-vs-revealed gap per delegation and axis."""
+    from evals.metrics import divergence_summary, gap_rows, gap_summaries, split_by_source, summary_rows
+    from evals.scores_io import find_score_files, read_scores, scores_beside
 
     files = find_score_files(inputs, scorer)
     scores = [s for f in files for s in read_scores(f)]
@@ -250,15 +258,25 @@ def divergence(
         divergence_summary(v, scales=scales, n_boot=n_boot, seed=seed)
         for v in split_by_source(scores).values()
     ]
+    # with --scorer judge, the cards beside it (scores/stated.jsonl) are read for the gap, not summarised
+    beside = [] if scorer in (None, "stated") else scores_beside(inputs, "stated")
+    cards = [s for f in beside if f.resolve() not in {g.resolve() for g in files} for s in read_scores(f)]
+    gaps = [
+        g.to_json()
+        for g in gap_summaries(scores + cards, revealed=revealed, scales=scales, n_boot=n_boot, seed=seed)
+    ]
     if as_json:
-        typer.echo(json.dumps({"summaries": summaries}, ensure_ascii=False))
+        typer.echo(json.dumps({"summaries": summaries, "gaps": gaps}, ensure_ascii=False))
     else:
         for summary in summaries:
             _print_summary(summary)
+        for gap in gaps:
+            _print_gap(gap)
     if output is None:
         return
     if output.suffix.lower() == ".csv":
         rows = [{"scorer": s["scorer"], "model": s["model"], **r} for s in summaries for r in summary_rows(s)]
+        rows += [{"scorer": g["scorer"], "model": g["model"], **r} for g in gaps for r in gap_rows(g)]
         fields = ["scorer", "model", "axis", "kind", "key", "move", "value", "low", "high"]
         with output.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=fields)
@@ -266,11 +284,37 @@ def divergence(
             writer.writerows(rows)
     elif output.suffix.lower() == ".json":
         output.write_text(
-            json.dumps({"summaries": summaries}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            json.dumps({"summaries": summaries, "gaps": gaps}, indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8",
         )
     else:
         raise ConfigError(f"{output}: -o takes a .json or .csv file")
     err_console.print(f"wrote {output}")
+
+
+def _print_gap(gap: dict[str, Any]) -> None:
+    """Delegations × axes: mean (stated − revealed)/width [95% CI], mean |gap|, units."""
+    axes = list(gap["axes"])
+    console.print(
+        f"stated vs revealed — cards vs {gap['revealed']}: mean (stated − revealed)/width [95% CI] · "
+        "mean |gap| · units (> 0: the card claims more than the words show)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table("delegation", *axes)
+    delegations = list(dict.fromkeys(d for a in axes for d in gap["axes"][a]))
+    for d in delegations:
+        cells = []
+        for a in axes:
+            fig = gap["axes"][a].get(d)
+            if fig is None or fig["n"] == 0:
+                cells.append("—")
+                continue
+            mean = fig["mean"]
+            ci = f" [{_fmt(mean['low'])}, {_fmt(mean['high'])}]" if mean["low"] is not None else ""
+            cells.append(f"{mean['estimate']:+.2f}{ci} · {_fmt(fig['mean_abs'])} · {fig['n']}")
+        table.add_row(d, *cells)
+    console.print(table)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
