@@ -220,3 +220,28 @@ def test_save_replaces_the_same_slot_and_keeps_others(
     found = find_validation("rules", None, None, [saved])
     assert found is not None and found[0].split == "test"  # the most held-out split is preferred
     assert "saved to" in capsys.readouterr().err
+
+
+def test_score_with_a_calibration_records_raw_and_calibrated_levels(
+    run_folder: Callable[..., Path],
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    truth = {u.text: 1 for u in EXERCISE}  # the test's own level for every statement
+    train = write_gold(tmp_path / "gold" / "train.jsonl", TRAIN)
+    cal = tmp_path / "calibration.json"
+    assert (
+        main(["calibrate-judge", "--gold", str(train), *judge_flags(server, "plus-one"), "-o", str(cal)]) == 0
+    )
+    folder = run_folder(EXERCISE)
+    with FakeOpenAIServer(responder=server_judge(truth, {"plus-one": 1})) as judge_server:
+        args = ["score", str(folder), "--scorer", "judge", *judge_flags(judge_server, "plus-one")]
+        assert main([*args, "--calibration", str(cal)]) == 0
+    assert "calibrated with" in capsys.readouterr().out
+    scores = read_scores(folder / "scores" / "judge.jsonl")
+    cal_id = load_calibration(cal).id
+    # the judge says 2 where the truth is 1; the map fitted on train (2 → 1) brings it back
+    assert {(s.raw_level, s.level, s.calibration) for s in scores} == {(2, 1, cal_id)}
+    notes = [json.loads(line) for line in (folder / "scores" / "judge.notes.jsonl").read_text().splitlines()]
+    assert {(n["level"], n["calibrated_level"], n["calibration"]) for n in notes} == {(2, 1, cal_id)}
