@@ -31,7 +31,15 @@ err_console = Console(stderr=True)
 _registered = False
 
 
-COMMAND_MODULES = ("data_cmds", "llm_cmds", "run_cmds", "eval_cmds", "report_cmds", "batch_cmds")
+COMMAND_MODULES = (
+    "data_cmds",
+    "llm_cmds",
+    "run_cmds",
+    "eval_cmds",
+    "trust_cmds",
+    "report_cmds",
+    "batch_cmds",
+)
 
 
 def _register_all() -> None:
