@@ -289,7 +289,7 @@ class JudgeScorer:
                     inp.messages,
                     response_model=JudgeVerdict,
                     temperature=self.temperature,
-                    seed=self.seed,
+                    seed=None if self.seed is None else self.seed + sample,  # k samples, k seeds
                     max_tokens=self.max_tokens,
                     sample=sample,
                 )
