@@ -1,0 +1,188 @@
+"""Fidelity to the human exercise: is each expected finding reproduced, and how far from the priors?
+
+A finding (:class:`~harness.schema.ExpectedFinding`) becomes a **margin** over a set of scores — positive
+when the finding holds:
+
+* ``widest_pair``: the pair's mean distance minus the largest other pair's (distance units, 0–1);
+* ``gap``: mean level(a) − mean level(b) − ``at_least`` (levels; holds at ≥ 0);
+* ``highest`` / ``lowest``: the delegation's mean level minus the highest other's (the lowest other's
+  minus the delegation's) (levels).
+
+Means are over the moves checked (all moves played, or the finding's ``moves``). Each run is scored on its
+own (it holds, it does not, or it is undetermined when a delegation was never scored there); across runs,
+the **share of runs** in which it holds carries a cluster-bootstrap CI, and the finding is *reproduced*
+when that CI lies above one half (most runs reproduce it), *not reproduced* when it lies below, and
+*undetermined* otherwise. One run has no interval: its own outcome is reported, marked as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from evals.metrics.across import BOOT_SEED, N_BOOT, Interval, cluster_bootstrap
+from evals.metrics.divergence import prior_deviation
+from evals.metrics.table import Scale, ScoreTable, max_gap, mean_or_none
+from harness.schema import AxisScore, ExpectedFinding
+
+MAJORITY = 0.5
+STRICT = {"widest_pair": True, "gap": False, "highest": True, "lowest": True}
+UNIT = {"widest_pair": "distance", "gap": "levels", "highest": "levels", "lowest": "levels"}
+
+
+def _mean_levels(t: ScoreTable, axis: str, moves: Sequence[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for d in t.all_delegations():
+        m = mean_or_none(
+            t.level(r, mv, axis, d) for r in t.runs for mv in t.moves[r] if not moves or mv in moves
+        )
+        if m is not None:
+            out[d] = m
+    return out
+
+
+def _mean_distances(t: ScoreTable, axis: str, moves: Sequence[str]) -> dict[tuple[str, str], float]:
+    width = max_gap(t.scale(axis))
+    out: dict[tuple[str, str], float] = {}
+    for pair in t.all_pairs():
+        values = []
+        for r in t.runs:
+            for mv in t.moves[r]:
+                if moves and mv not in moves:
+                    continue
+                x, y = t.level(r, mv, axis, pair[0]), t.level(r, mv, axis, pair[1])
+                if x is not None and y is not None:
+                    values.append(abs(x - y) / width)
+        m = mean_or_none(values)
+        if m is not None:
+            out[pair] = m
+    return out
+
+
+def finding_margin(
+    scores: Sequence[AxisScore], finding: ExpectedFinding, scales: Mapping[str, Scale] | None = None
+) -> float | None:
+    """The finding's margin over these scores (see the module doc); ``None`` when undetermined."""
+    t = ScoreTable(scores, scales)
+    if finding.kind == "widest_pair":
+        dist = _mean_distances(t, finding.axis, finding.moves)
+        target = (min(finding.pair), max(finding.pair))
+        others = [v for p, v in dist.items() if p != target]
+        if target not in dist or not others:
+            return None
+        return dist[target] - max(others)
+    levels = _mean_levels(t, finding.axis, finding.moves)
+    if finding.kind == "gap":
+        if finding.a not in levels or finding.b not in levels:
+            return None
+        return levels[finding.a] - levels[finding.b] - finding.at_least
+    d = finding.delegation
+    others = [v for k, v in levels.items() if k != d]
+    if d not in levels or not others:
+        return None
+    return levels[d] - max(others) if finding.kind == "highest" else min(others) - levels[d]
+
+
+def holds(finding: ExpectedFinding, margin: float | None) -> bool | None:
+    if margin is None:
+        return None
+    return margin > 1e-9 if STRICT[finding.kind] else margin >= -1e-9
+
+
+@dataclass(frozen=True)
+class FindingResult:
+    finding: ExpectedFinding
+    per_run: dict[str, bool | None]
+    share: Interval  # share of determined runs in which it holds
+    margin: Interval  # pooled margin over runs, resampled by run
+    status: str  # reproduced | not reproduced | undetermined
+
+    def as_dict(self) -> dict[str, Any]:
+        f = self.finding
+        determined = [v for v in self.per_run.values() if v is not None]
+        return {
+            "id": f.id,
+            "statement": f.statement,
+            "source": f.source,
+            "note": f.note,
+            "kind": f.kind,
+            "axis": f.axis,
+            "status": self.status,
+            "runs": len(self.per_run),
+            "runs_determined": len(determined),
+            "runs_holding": sum(determined),
+            "share": self.share.estimate,
+            "share_low": self.share.low,
+            "share_high": self.share.high,
+            "margin": self.margin.estimate,
+            "margin_low": self.margin.low,
+            "margin_high": self.margin.high,
+            "margin_unit": UNIT[f.kind],
+        }
+
+
+def evaluate_finding(
+    by_run: Mapping[str, Sequence[AxisScore]],
+    finding: ExpectedFinding,
+    scales: Mapping[str, Scale] | None = None,
+    *,
+    majority: float = MAJORITY,
+    n_boot: int = N_BOOT,
+    seed: int = BOOT_SEED,
+) -> FindingResult:
+    per_run = {r: holds(finding, finding_margin(s, finding, scales)) for r, s in by_run.items()}
+    determined = {r: [1.0 if v else 0.0] for r, v in per_run.items() if v is not None}
+    share = cluster_bootstrap(determined, mean_or_none, n_boot=n_boot, seed=seed)
+    margin = cluster_bootstrap(
+        {r: list(s) for r, s in by_run.items()},
+        lambda scores: finding_margin(scores, finding, scales),
+        n_boot=n_boot,
+        seed=seed,
+    )
+    if share.estimate is None:
+        status = "undetermined"
+    elif share.low is None:  # one run: its own outcome, no interval
+        status = "reproduced" if share.estimate > majority else "not reproduced"
+    elif share.low > majority:
+        status = "reproduced"
+    elif share.high is not None and share.high < majority:
+        status = "not reproduced"
+    else:
+        status = "undetermined"
+    return FindingResult(finding, per_run, share, margin, status)
+
+
+def prior_deviations(
+    by_run: Mapping[str, Sequence[AxisScore]],
+    priors: Mapping[str, Mapping[str, int]],
+    scales: Mapping[str, Scale] | None = None,
+    *,
+    n_boot: int = N_BOOT,
+    seed: int = BOOT_SEED,
+) -> list[dict[str, Any]]:
+    """Per delegation × axis: the mean signed deviation (level − prior) / width over moves and runs, with
+    its cluster-bootstrap CI (> 0: above the analyst's prior)."""
+    rows = prior_deviation([s for scores in by_run.values() for s in scores], priors, scales)
+    keys = list(dict.fromkeys((r.delegation, r.axis) for r in rows if r.prior is not None))
+    out: list[dict[str, Any]] = []
+    for d, axis in keys:
+        clusters = {
+            run: [r.deviation for r in rows if r.run_id == run and r.delegation == d and r.axis == axis]
+            for run in by_run
+        }
+        iv = cluster_bootstrap(clusters, mean_or_none, n_boot=n_boot, seed=seed)
+        levels = [r.level for r in rows if r.delegation == d and r.axis == axis and r.level is not None]
+        out.append(
+            {
+                "delegation": d,
+                "axis": axis,
+                "prior": priors[d][axis],
+                "mean_level": mean_or_none(levels),
+                "deviation": iv.estimate,
+                "low": iv.low,
+                "high": iv.high,
+                "n_runs": sum(1 for v in clusters.values() if any(x is not None for x in v)),
+            }
+        )
+    return out
