@@ -1,4 +1,4 @@
-"""Run, resume and fork exercises around the compiled graph; one run folder per run (DESIGN §3).
+"""Run, resume and fork exercises around the compiled graph; one run folder per run (docs/contract.md).
 
 The transcript is written as events happen; LangGraph state is checkpointed per run in
 ``checkpoints.sqlite`` (thread id = run id). An unreachable backend ends the run cleanly with

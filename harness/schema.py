@@ -1,6 +1,6 @@
-"""The pydantic contract of DESIGN §3: data files, transcript events and scores.
+"""The pydantic contract (docs/contract.md): data files, transcript events and scores.
 
-Field names are the ones DESIGN §3 fixes; every model forbids unknown fields so a typo in a YAML file is
+Field names are the ones the contract fixes; every model forbids unknown fields so a typo in a YAML file is
 an error, not a silently ignored key. Nothing here knows which delegations or axes exist: those come from
 the data.
 """
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 FORMAT_VERSION = 1
 
 Level = Literal[0, 1, 2, 3, 4]
-"""An ordinal level on an anchored 0–4 axis (DESIGN §4). ``None`` means "not addressed"."""
+"""An ordinal level on an anchored 0–4 axis (evals/rubrics/). ``None`` means "not addressed"."""
 
 LEVELS: tuple[int, ...] = (0, 1, 2, 3, 4)
 

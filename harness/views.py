@@ -42,7 +42,7 @@ _SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)(?<!etc)\.\s+(?=[A-Z(])")
 
 
 def _first_sentence(text: str) -> str:
-    """A rubric anchor's defining sentence (the anchors of DESIGN §4 come first; elaboration follows)."""
+    """A rubric anchor's defining sentence (the anchor comes first; elaboration follows)."""
     text = " ".join(text.split())
     match = _SENTENCE_END.search(text)
     return text[: match.start() + 1] if match else text

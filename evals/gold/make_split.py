@@ -76,21 +76,28 @@ def groups_of(rows: list[dict]) -> dict[str, str]:
     return {rid: names[root] for rid, root in roots.items()}
 
 
+def _greedy(sizes: dict[str, int]) -> dict[str, str]:
+    """Source key → split: sources in hash order, each to the split furthest below its share."""
+    total = sum(sizes.values())
+    filled = dict.fromkeys(SPLITS, 0)
+    out: dict[str, str] = {}
+    for key in sorted(sizes, key=lambda k: hashlib.sha256(k.encode()).hexdigest()):
+        split = max(SPLITS, key=lambda s: SPLITS[s] - filled[s] / max(total, 1))
+        out[key] = split
+        filled[split] += sizes[key]
+    return out
+
+
 def assign(rows: list[dict], group: dict[str, str]) -> dict[str, str]:
-    """Row id → split, sources in hash order, each to the split furthest below its share."""
+    """Row id → split, for real and written statements separately."""
     out: dict[str, str] = {}
     for kind in ("real", "written"):
-        members: dict[str, list[str]] = {}
+        sizes: dict[str, int] = {}
         for r in rows:
             if r["kind"] == kind:
-                members.setdefault(group[r["id"]], []).append(r["id"])
-        total = sum(len(v) for v in members.values())
-        filled = dict.fromkeys(SPLITS, 0)
-        for key in sorted(members, key=lambda k: hashlib.sha256(k.encode()).hexdigest()):
-            split = max(SPLITS, key=lambda s: SPLITS[s] - filled[s] / max(total, 1))
-            for rid in members[key]:
-                out[rid] = split
-            filled[split] += len(members[key])
+                sizes[group[r["id"]]] = sizes.get(group[r["id"]], 0) + 1
+        split_of = _greedy(sizes)
+        out |= {r["id"]: split_of[group[r["id"]]] for r in rows if r["kind"] == kind}
     return out
 
 
@@ -103,7 +110,8 @@ def normalise(r: dict, group: str) -> dict:
 
 
 def read(paths: Iterable[Path]) -> list[dict]:
-    return [json.loads(line) for p in paths for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = (line for p in paths for line in p.read_text(encoding="utf-8").splitlines())
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def write(rows: list[dict], out: Path) -> dict[str, int]:
@@ -135,17 +143,13 @@ def check(folder: Path = HERE) -> list[str]:
         by_group.setdefault(r["group"], set()).add(name)
     problems += [f"source {g} is in {sorted(s)}" for g, s in by_group.items() if len(s) > 1]
     # recompute the assignment from the groups the files record
-    members: dict[tuple[str, str], list[tuple[str, dict]]] = {}
-    for name, r in rows:
-        members.setdefault((r["kind"], r["group"]), []).append((name, r))
-    for kind in ("real", "written"):
-        keys = [k for (kd, k) in members if kd == kind]
-        total = sum(len(members[(kind, k)]) for k in keys)
-        filled = dict.fromkeys(SPLITS, 0)
-        for key in sorted(keys, key=lambda k: hashlib.sha256(k.encode()).hexdigest()):
-            split = max(SPLITS, key=lambda s: SPLITS[s] - filled[s] / max(total, 1))
-            problems += [f"{r['id']}: in {n}, the procedure says {split}" for n, r in members[(kind, key)] if n != split]
-            filled[split] += len(members[(kind, key)])
+    flat = [r for _, r in rows]
+    expected = assign(flat, {r["id"]: r["group"] for r in flat})
+    problems += [
+        f"{r['id']}: in {n}, the procedure says {expected[r['id']]}"
+        for n, r in rows
+        if n != expected[r["id"]]
+    ]
     return problems
 
 

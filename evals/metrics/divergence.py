@@ -1,5 +1,5 @@
 """Per run and move: pairwise distances, stance series, the trend of the gap, concessions, gaps to cards
-and to persona priors (DESIGN of the evaluation module, docs/evaluation.md)."""
+and to persona priors (docs/evaluation.md)."""
 
 from __future__ import annotations
 

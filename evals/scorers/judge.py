@@ -1,4 +1,4 @@
-"""The ``judge`` scorer: an LLM with the anchored rubric, one delegation × axis per call (DESIGN §5).
+"""The ``judge`` scorer: an LLM with the anchored rubric, one delegation × axis per call (docs/evaluation.md).
 
 * **Identity-blind**: the scored delegation is "Delegation A"; its speakers are "speaker 1, 2…" and the
   delegations it addresses "Delegation B, C…" (lettered by first appearance in its own statements), and

@@ -43,7 +43,7 @@ def test_agreement_on_the_seed_set_in_sample(rules: RulesScorer) -> None:
 
 
 def test_agreement_on_author_paraphrases(rules: RulesScorer) -> None:
-    # 84 statements written for this test from the DESIGN §4 anchors (not from dev.jsonl). The last 24
+    # 84 statements written for this test from the rubric anchors (not from dev.jsonl). The last 24
     # were scored once, frozen, before any rule change: exact 0.79, kappa 0.92, alpha 0.94, NA acc 0.83.
     report = validate_scorer(PARAPHRASES, rules, load_rubrics())
     _print(report)
