@@ -8,11 +8,13 @@ when the finding holds:
 * ``highest`` / ``lowest``: the delegation's mean level minus the highest other's (the lowest other's
   minus the delegation's) (levels).
 
-Means are over the moves checked (all moves played, or the finding's ``moves``). Each run is scored on its
-own (it holds, it does not, or it is undetermined when a delegation was never scored there); across runs,
-the **share of runs** in which it holds carries a cluster-bootstrap CI, and the finding is *reproduced*
-when that CI lies above one half (most runs reproduce it), *not reproduced* when it lies below, and
-*undetermined* otherwise. One run has no interval: its own outcome is reported, marked as such.
+Means are over the moves checked (all moves played, or the finding's ``moves``); over several runs, each
+run's means are averaged (runs weigh alike). Each run is scored on its own (it holds, it does not, or it
+is undetermined when a delegation was never scored there); across runs, the **share of runs** in which it
+holds carries a cluster-bootstrap CI, and the finding is *reproduced* when that CI lies above one half
+(most runs reproduce it), *not reproduced* when it lies below, and *undetermined* otherwise. One run has
+no interval: its own outcome is reported, marked as such. The pooled margin carries its own CI (runs
+resampled), to say by how much.
 """
 
 from __future__ import annotations
@@ -31,48 +33,47 @@ STRICT = {"widest_pair": True, "gap": False, "highest": True, "lowest": True}
 UNIT = {"widest_pair": "distance", "gap": "levels", "highest": "levels", "lowest": "levels"}
 
 
-def _mean_levels(t: ScoreTable, axis: str, moves: Sequence[str]) -> dict[str, float]:
-    out: dict[str, float] = {}
+Profile = dict[tuple[str, ...], float]
+"""One run's means on a finding's axis and moves: ``("level", d)`` and ``("distance", a, b)``."""
+
+
+def run_profile(
+    scores: Sequence[AxisScore], finding: ExpectedFinding, scales: Mapping[str, Scale] | None = None
+) -> Profile:
+    """The means a finding is checked on, for one run's scores."""
+    t = ScoreTable(scores, scales)
+    axis, moves = finding.axis, finding.moves
+    width = max_gap(t.scale(axis))
+    out: Profile = {}
     for d in t.all_delegations():
         m = mean_or_none(
             t.level(r, mv, axis, d) for r in t.runs for mv in t.moves[r] if not moves or mv in moves
         )
         if m is not None:
-            out[d] = m
-    return out
-
-
-def _mean_distances(t: ScoreTable, axis: str, moves: Sequence[str]) -> dict[tuple[str, str], float]:
-    width = max_gap(t.scale(axis))
-    out: dict[tuple[str, str], float] = {}
-    for pair in t.all_pairs():
+            out[("level", d)] = m
+    for a, b in t.all_pairs():
         values = []
         for r in t.runs:
             for mv in t.moves[r]:
-                if moves and mv not in moves:
-                    continue
-                x, y = t.level(r, mv, axis, pair[0]), t.level(r, mv, axis, pair[1])
-                if x is not None and y is not None:
+                x, y = t.level(r, mv, axis, a), t.level(r, mv, axis, b)
+                if (not moves or mv in moves) and x is not None and y is not None:
                     values.append(abs(x - y) / width)
         m = mean_or_none(values)
         if m is not None:
-            out[pair] = m
+            out[("distance", a, b)] = m
     return out
 
 
-def finding_margin(
-    scores: Sequence[AxisScore], finding: ExpectedFinding, scales: Mapping[str, Scale] | None = None
-) -> float | None:
-    """The finding's margin over these scores (see the module doc); ``None`` when undetermined."""
-    t = ScoreTable(scores, scales)
+def margin_of(profiles: Sequence[Profile], finding: ExpectedFinding) -> float | None:
+    """The finding's margin over runs: each mean averaged over the runs that have it (runs weigh alike)."""
+    keys = list(dict.fromkeys(k for p in profiles for k in p))
+    mean = {k: sum(p[k] for p in profiles if k in p) / sum(1 for p in profiles if k in p) for k in keys}
     if finding.kind == "widest_pair":
-        dist = _mean_distances(t, finding.axis, finding.moves)
-        target = (min(finding.pair), max(finding.pair))
-        others = [v for p, v in dist.items() if p != target]
-        if target not in dist or not others:
-            return None
-        return dist[target] - max(others)
-    levels = _mean_levels(t, finding.axis, finding.moves)
+        a, b = sorted(finding.pair)
+        target = mean.get(("distance", a, b))
+        others = [v for k, v in mean.items() if k[0] == "distance" and k != ("distance", a, b)]
+        return None if target is None or not others else target - max(others)
+    levels = {k[1]: v for k, v in mean.items() if k[0] == "level"}
     if finding.kind == "gap":
         if finding.a not in levels or finding.b not in levels:
             return None
@@ -82,6 +83,16 @@ def finding_margin(
     if d not in levels or not others:
         return None
     return levels[d] - max(others) if finding.kind == "highest" else min(others) - levels[d]
+
+
+def finding_margin(
+    scores: Sequence[AxisScore], finding: ExpectedFinding, scales: Mapping[str, Scale] | None = None
+) -> float | None:
+    """The finding's margin over these scores (one run or several; see the module doc)."""
+    by_run: dict[str, list[AxisScore]] = {}
+    for s in scores:
+        by_run.setdefault(s.run_id, []).append(s)
+    return margin_of([run_profile(v, finding, scales) for v in by_run.values()], finding)
 
 
 def holds(finding: ExpectedFinding, margin: float | None) -> bool | None:
@@ -131,12 +142,13 @@ def evaluate_finding(
     n_boot: int = N_BOOT,
     seed: int = BOOT_SEED,
 ) -> FindingResult:
-    per_run = {r: holds(finding, finding_margin(s, finding, scales)) for r, s in by_run.items()}
+    profiles = {r: run_profile(s, finding, scales) for r, s in by_run.items()}
+    per_run = {r: holds(finding, margin_of([p], finding)) for r, p in profiles.items()}
     determined = {r: [1.0 if v else 0.0] for r, v in per_run.items() if v is not None}
     share = cluster_bootstrap(determined, mean_or_none, n_boot=n_boot, seed=seed)
     margin = cluster_bootstrap(
-        {r: list(s) for r, s in by_run.items()},
-        lambda scores: finding_margin(scores, finding, scales),
+        {r: [p] for r, p in profiles.items()},
+        lambda ps: margin_of(ps, finding),
         n_boot=n_boot,
         seed=seed,
     )

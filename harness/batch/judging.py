@@ -11,7 +11,6 @@ them in). Runs being judged when the budget runs out finish, so the cap may be p
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import threading
@@ -50,17 +49,23 @@ def spent(batch_dir: Path, scorer: str) -> int:
     return total
 
 
-@functools.lru_cache(maxsize=4)
-def _models(spec_json: str) -> list[ChatModel]:
-    """The judge's chat models, opened once per process and spec."""
+_opened: dict[str, ChatModel] = {}
+
+
+def _models(spec: JudgeSpec) -> list[ChatModel]:
+    """The judge's chat models, opened once per process and resolved backend (flags, environment and
+    harness.toml are read each time, so a changed endpoint gets a model of its own)."""
     from harness.llm.client import build_chat_model
     from harness.llm.config import resolve_backend
 
-    spec = JudgeSpec.model_validate_json(spec_json)
     config = resolve_backend(spec.profile, spec.base_url, spec.model)
     if spec.cache is not None:
         config = config.model_copy(update={"cache_dir": spec.cache})
-    return [build_chat_model(config)]
+    key = config.model_dump_json()  # the key (a secret) is never dumped: one model per endpoint
+    with _lock:
+        if key not in _opened:
+            _opened[key] = build_chat_model(config)
+        return [_opened[key]]
 
 
 def judge_folder(folder: Path, name: str, scoring: ScoringSpec, run: Run, rubrics: dict[str, Rubric]) -> bool:
@@ -79,7 +84,7 @@ def judge_folder(folder: Path, name: str, scoring: ScoringSpec, run: Run, rubric
         )
         return False
     gate = LocalGate()
-    models = [LimitedModel(m, gate) for m in _models(spec.model_dump_json())]
+    models = [LimitedModel(m, gate) for m in _models(spec)]
     settings = ScorerSettings(
         models=models, samples=spec.samples, concurrency=spec.concurrency, seed=scoring.seed
     )

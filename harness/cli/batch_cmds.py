@@ -154,6 +154,10 @@ def batch(
     from harness.batch import build_plan, load_experiment, run_batch
 
     exp = load_experiment(experiment)
+    if exp.sensitivity is not None:
+        raise ConfigError(
+            f"{experiment} is a sensitivity experiment: run it with `harness sensitivity {experiment}`"
+        )
     folder = out if out is not None else Path("transcripts") / exp.id
     if ray_address is not None and executor is not ExecutorName.ray:
         raise ConfigError("--ray-address needs --executor ray")

@@ -246,12 +246,11 @@ def print_fidelity(cond: dict[str, Any], scorer: str) -> None:
     else:
         table = Table(
             "finding",
-            "statement",
             "status",
-            "runs holding",
+            "runs",
             "share [95% CI]",
             "margin [95% CI]",
-            title=f"fidelity of {cond['condition']} ({cond['runs']} runs, scorer {scorer})",
+            title=f"fidelity of {cond['condition']} ({cond['runs']} runs, {scorer} levels)",
         )
         colour = {"reproduced": "green", "not reproduced": "red", "undetermined": "yellow"}
         for f in cond["findings"]:
@@ -265,13 +264,14 @@ def print_fidelity(cond: dict[str, Any], scorer: str) -> None:
             )
             table.add_row(
                 f["id"],
-                escape(f["statement"]),
                 f"[{colour[f['status']]}]{f['status']}[/]",
                 f"{f['runs_holding']}/{f['runs_determined']}",
                 share,
                 f"{margin} {f['margin_unit']}",
             )
         console.print(table)
+        for f in cond["findings"]:
+            console.print(f"  {f['id']}: {escape(f['statement'])} ({escape(f['source'])})", highlight=False)
     if cond["priors"]:
         table = Table(
             "delegation",
