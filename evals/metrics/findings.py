@@ -12,8 +12,10 @@ Means are over the moves checked (all moves played, or the finding's ``moves``);
 run's means are averaged (runs weigh alike). Each run is scored on its own (it holds, it does not, or it
 is undetermined when a delegation was never scored there); across runs, the **share of runs** in which it
 holds carries a cluster-bootstrap CI, and the finding is *reproduced* when that CI lies above one half
-(most runs reproduce it), *not reproduced* when it lies below, and *undetermined* otherwise. One run has
-no interval: its own outcome is reported, marked as such. The pooled margin carries its own CI (runs
+(most runs reproduce it), *not reproduced* when it lies below, and *undetermined* otherwise. When every
+run agrees the bootstrap interval is a point, so the rule of three bounds it (:func:`unanimous_bound`):
+a finding held in all of n runs is reproduced from n = 7 on, and one run never settles a finding (its
+outcome still shows in the count of runs holding). The pooled margin carries its own CI (runs
 resampled), to say by how much.
 """
 
@@ -101,6 +103,17 @@ def holds(finding: ExpectedFinding, margin: float | None) -> bool | None:
     return margin > 1e-9 if STRICT[finding.kind] else margin >= -1e-9
 
 
+def unanimous_bound(share: Interval) -> Interval:
+    """When every run agrees (share 0 or 1) the bootstrap interval collapses to a point; the rule of three
+    gives the 95% bound instead: a share of 1 over n runs is [1 − 3/n, 1], a share of 0 is [0, 3/n]."""
+    n = share.n_clusters
+    if share.estimate not in (0.0, 1.0) or n == 0:
+        return share
+    bound = min(1.0, 3.0 / n)
+    low, high = (1.0 - bound, 1.0) if share.estimate == 1.0 else (0.0, bound)
+    return Interval(share.estimate, low, high, n, share.n_boot, share.se, share.p_value)
+
+
 @dataclass(frozen=True)
 class FindingResult:
     finding: ExpectedFinding
@@ -145,17 +158,15 @@ def evaluate_finding(
     profiles = {r: run_profile(s, finding, scales) for r, s in by_run.items()}
     per_run = {r: holds(finding, margin_of([p], finding)) for r, p in profiles.items()}
     determined = {r: [1.0 if v else 0.0] for r, v in per_run.items() if v is not None}
-    share = cluster_bootstrap(determined, mean_or_none, n_boot=n_boot, seed=seed)
+    share = unanimous_bound(cluster_bootstrap(determined, mean_or_none, n_boot=n_boot, seed=seed))
     margin = cluster_bootstrap(
         {r: [p] for r, p in profiles.items()},
         lambda ps: margin_of(ps, finding),
         n_boot=n_boot,
         seed=seed,
     )
-    if share.estimate is None:
+    if share.estimate is None or share.low is None:
         status = "undetermined"
-    elif share.low is None:  # one run: its own outcome, no interval
-        status = "reproduced" if share.estimate > majority else "not reproduced"
     elif share.low > majority:
         status = "reproduced"
     elif share.high is not None and share.high < majority:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.metrics import mean_or_none, pair_label, pairwise_distances, two_sample_effect
+from evals.metrics import adjust_p, mean_or_none, pair_label, pairwise_distances, two_sample_effect
 from harness.batch.outputs import load_scores, read_index
 from harness.errors import ConfigError
 
@@ -152,5 +152,9 @@ def compare(
         "n_boot": n_boot,
         "confidence": confidence,
         "difference": "B - A (mean pairwise distance |x_i - x_j|/4; > 0: B diverges more)",
-        "contrasts": [asdict(c) for c in contrasts],
+        "correction": "p_adjusted: Holm over the contrasts listed (family-wise error rate)",
+        "contrasts": [
+            {**asdict(c), "p_adjusted": p}
+            for c, p in zip(contrasts, adjust_p([c.p_value for c in contrasts], "holm"), strict=True)
+        ],
     }

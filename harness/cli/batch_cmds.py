@@ -230,6 +230,7 @@ def compare_cmd(
         "B mean",
         "B − A",
         "95% CI",
+        "p (holm)",
         "n",
         "method",
         title=f"{scorer} distance: B={b} vs A={a}",
@@ -238,7 +239,15 @@ def compare_cmd(
         ci = f"[{_fmt(c['low'])}, {_fmt(c['high'])}]" if c["low"] is not None else "—"
         n = f"{c['n_pairs']} pairs" if c["method"] == "paired" else f"{c['n_a']}/{c['n_b']} runs"
         table.add_row(
-            c["axis"], c["pair"], _fmt(c["mean_a"]), _fmt(c["mean_b"]), _fmt(c["diff"]), ci, n, c["method"]
+            c["axis"],
+            c["pair"],
+            _fmt(c["mean_a"]),
+            _fmt(c["mean_b"]),
+            _fmt(c["diff"]),
+            ci,
+            _fmt(c["p_adjusted"]),
+            n,
+            c["method"],
         )
     console.print(table)
     if output is not None:

@@ -75,7 +75,8 @@ def fidelity(
         "n_boot": n_boot,
         "confidence": 0.95,
         "rule": "reproduced: the 95% CI of the share of runs in which the finding holds lies above "
-        f"{majority}; not reproduced: below it; undetermined otherwise (one run: its own outcome)",
+        f"{majority}; not reproduced: below it; undetermined otherwise (when all runs agree, the rule of "
+        "three bounds the share: n runs out of n gives [1 - 3/n, 1])",
         "priors_rule": "deviation = (level - the head persona's stance prior) / scale width, mean over "
         "moves and runs; > 0: above the prior",
         "conditions": [

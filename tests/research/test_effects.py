@@ -77,7 +77,7 @@ def test_holm_and_benjamini_hochberg_against_hand_computed_values() -> None:
     assert adjust_p([None, None]) == [None, None]
     assert adjust_p([0.5, 0.9], "holm") == pytest.approx([1.0, 1.0])
     with pytest.raises(ValueError, match="unknown correction"):
-        adjust_p([0.1], "bonferroni")  # type: ignore[arg-type]
+        adjust_p([0.1], "bonferroni")
 
 
 def test_min_detectable_effect() -> None:
@@ -105,7 +105,7 @@ SCALES = {"neo": (0, 1, 2, 3, 4)}
 @pytest.mark.parametrize("correction", ["holm", "bh"])
 def test_the_correction_decides_and_the_verdict_follows_it(correction: str) -> None:
     """A cell whose raw p-value is under alpha is an effect alone, but not in a family of three."""
-    spec = SensitivitySpec(experiment="persona-ablation", n_boot=2000, correction=correction)  # type: ignore[arg-type]
+    spec = SensitivitySpec(experiment="persona-ablation", n_boot=2000, correction=correction)
     alone = cell_effects(_runs(WEAK), ["A"], ["neo"], SCALES, spec)
     assert alone[0]["p_value"] < 0.05 and alone[0]["p_adjusted"] == alone[0]["p_value"]
     assert alone[0]["significant"] and alone[0]["low"] > 0

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
+from evals.metrics import evaluate_finding
 from harness.batch import load_experiment, run_batch
 from harness.cli import main
 from harness.errors import DataError
 from harness.llm.fake import FakeCall, ScriptedModel, default_responder
 from harness.loaders import load_scenario
 from harness.runner import Models, RunRequest, start_run
-from harness.schema import BackendInfo, Sampling
+from harness.schema import AxisScore, BackendInfo, ExpectedFinding, Sampling
 from tests.research.conftest import ROOT, SMOKE, card_levels, scripted_opener
 
 LEVELS = {  # by delegation name: neo, china_messaging, territorial
@@ -89,7 +90,7 @@ def test_fidelity_reports_two_findings_reproduced_and_one_not(
                 "scenarios": [str(scenario)],
                 "backends": [{"name": "scripted"}],
                 "sampling": {"seed": [1, 2]},
-                "repetitions": 2,
+                "repetitions": 4,
             }
         )
     )
@@ -107,8 +108,8 @@ def test_fidelity_reports_two_findings_reproduced_and_one_not(
     }
     assert cond["counts"] == {"reproduced": 2, "not reproduced": 1}
     first = cond["findings"][0]
-    assert first["runs_holding"] == first["runs_determined"] == 4
-    assert first["share_low"] == first["share_high"] == 1.0
+    assert first["runs_holding"] == first["runs_determined"] == 8
+    assert first["share"] == 1.0 and first["share_low"] == pytest.approx(1 - 3 / 8)  # the rule of three
     assert first["margin"] == pytest.approx(0.25) and first["margin_unit"] == "distance"
     assert cond["findings"][1]["margin"] == pytest.approx(1.0)  # 4 − 1 − 2 levels
     assert (
@@ -123,12 +124,12 @@ def test_fidelity_reports_two_findings_reproduced_and_one_not(
     report = (out / "report.html").read_text()
     assert 'data-finding="china-gap" data-status="reproduced"' in report
     assert 'data-finding="territorial-rok" data-status="not reproduced"' in report
-    # one run: its own outcome, no interval
+    # one run never settles a finding; its outcome shows in the count of runs holding
     run_id = next(p.name for p in out.iterdir() if (p / "transcript.jsonl").is_file())
     assert main(["fidelity", str(out / run_id)]) == 0
     single = json.loads((out / run_id / "fidelity.json").read_text())["conditions"][0]
-    assert [f["status"] for f in single["findings"]] == ["reproduced", "reproduced", "not reproduced"]
-    assert single["findings"][0]["share_low"] is None
+    assert [f["status"] for f in single["findings"]] == ["undetermined"] * 3
+    assert [f["runs_holding"] for f in single["findings"]] == [1, 1, 0]
 
 
 def test_bad_findings_are_one_line_errors(tmp_path: Path) -> None:
@@ -163,3 +164,23 @@ def test_findings_never_reach_a_prompt(tmp_path: Path) -> None:
     assert with_findings == without
     text = "\n".join(with_findings)
     assert all(f["statement"] not in text and f["source"] not in text for f in FINDINGS)
+
+
+def _scores(run: str, levels: dict[str, int]) -> list[AxisScore]:
+    return [
+        AxisScore(run_id=run, move="m1", delegation=d, axis="neo", level=lv, scorer="stated")
+        for d, lv in levels.items()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("holding", "failing", "status"),
+    [(6, 0, "undetermined"), (7, 0, "reproduced"), (0, 7, "not reproduced"), (4, 4, "undetermined")],
+)
+def test_status_from_the_share_of_runs(holding: int, failing: int, status: str) -> None:
+    finding = ExpectedFinding.model_validate(FINDINGS[0])  # ROK–JPN widest on neo
+    by_run = {f"h{i}": _scores(f"h{i}", {"US": 1, "ROK": 0, "JPN": 4}) for i in range(holding)}
+    by_run |= {f"f{i}": _scores(f"f{i}", {"US": 4, "ROK": 0, "JPN": 2}) for i in range(failing)}
+    result = evaluate_finding(by_run, finding, n_boot=300)
+    assert result.status == status
+    assert result.share.estimate == pytest.approx(holding / (holding + failing))
