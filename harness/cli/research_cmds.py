@@ -342,7 +342,7 @@ def harmony(
                 str(c["neutral"]),
                 _fmt(c["disagreement"]),
                 _fmt(c["card_distance"]),
-                f"[yellow]{c['flag']}[/yellow]" if c["flag"] else "",
+                f"[yellow]{c['flag'].split(',')[0]}[/yellow]" if c["flag"] else "",
             )
         console.print(table)
         for pair, iv in cond["pairs"].items():
