@@ -120,6 +120,8 @@ def sensitivity(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a sensitivity experiment (baseline vs derived condition) and read its effects."""
+    from pydantic import ValidationError
+
     from harness.batch.spec import BackendSpec, load_experiment
     from harness.cli.run_cmds import _parse_model_for
     from harness.loaders import load_scenario
@@ -137,17 +139,20 @@ def sensitivity(
             raise ConfigError("--experiment is required with a scenario (identity-swap, persona-ablation, …)")
         path = find_scenario(scenario)
         sid = load_scenario(path).id
-        spec = SensitivitySpec(
-            experiment=experiment.value,
-            swap=[s.strip() for s in swap.split(",")] if swap else [],
-            swap_what=swap_what.value,
-            ablate=list(ablate or []),
-            persona_mode=persona_mode.value,
-            model_for=_parse_model_for(model_for),
-            scorer=scorer,
-            correction=correction.value,
-            n_boot=n_boot,
-        )
+        try:
+            spec = SensitivitySpec(
+                experiment=experiment.value,
+                swap=[s.strip() for s in swap.split(",")] if swap else [],
+                swap_what=swap_what.value,
+                ablate=list(ablate or []),
+                persona_mode=persona_mode.value,
+                model_for=_parse_model_for(model_for),
+                scorer=scorer,
+                correction=correction.value,
+                n_boot=n_boot,
+            )
+        except ValidationError as exc:
+            raise ConfigError(f"--experiment {experiment.value}: {exc.errors()[0]['msg']}") from exc
         name = backend or "default"
         exp = sensitivity_experiment(
             path,

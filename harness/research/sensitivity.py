@@ -51,6 +51,7 @@ def sensitivity_experiment(
     exp_id: str | None = None,
 ) -> Experiment:
     """The experiment ``harness sensitivity SCENARIO --experiment …`` runs."""
+    _check_scorer(spec.scorer, has_judge=False)
     return Experiment(
         id=exp_id or spec.experiment,
         description=f"harness sensitivity {scenario} --experiment {spec.experiment}",
@@ -77,7 +78,18 @@ def _check(exp: Experiment) -> SensitivitySpec:
     for bad, what in problems:
         if bad:
             raise ConfigError(f"a sensitivity experiment runs on {what}; experiment {exp.id} does not")
+    _check_scorer(exp.sensitivity.scorer, has_judge=exp.scoring.judge is not None)
     return exp.sensitivity
+
+
+def _check_scorer(name: str, *, has_judge: bool) -> None:
+    from evals.scorers import scorer_info
+
+    if scorer_info(name).needs_models and not has_judge:
+        raise ConfigError(
+            f"scorer {name!r} needs a model: give it a scoring.judge block in an experiment file "
+            "(`harness sensitivity FILE`)"
+        )
 
 
 def batch_of(exp: Experiment, conditions: list[ConditionFiles], spec: SensitivitySpec) -> Experiment:

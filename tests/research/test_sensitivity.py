@@ -177,3 +177,23 @@ def test_spec_checks_its_fields() -> None:
 def test_unknown_delegation_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no delegation 'FRA'"):
         run(tmp_path / "out", name_model, experiment="identity-swap", swap=["US", "FRA"])
+
+
+def test_judge_levels_need_a_judge_block(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="needs a model"):
+        run(tmp_path / "out", name_model, experiment="persona-ablation", scorer="judge")
+    with pytest.raises(ConfigError, match="unknown scorer"):
+        run(tmp_path / "out", name_model, experiment="persona-ablation", scorer="nope")
+
+
+def test_neutral_personas_keep_name_title_and_role_only() -> None:
+    from harness.loaders import load_persona
+    from harness.research.conditions import ablated_persona
+
+    original = load_persona(SMOKE.parents[1] / "personas" / "rok-jcs.yaml")
+    neutral = ablated_persona(original, "neutral", "Republic of Korea")
+    assert neutral.name == original.name and neutral.title == original.title
+    assert neutral.background.startswith(f"{original.name}, {original.title}, is a senior officer")
+    assert "Republic of Korea delegation" in neutral.background
+    assert neutral.interests == neutral.constraints == neutral.red_lines == []
+    assert neutral.stance_priors == original.stance_priors
