@@ -100,8 +100,12 @@ def _is_negated(book: Codebook, cue: Cue, text: str, m: re.Match[str]) -> bool:
     clause_start = max(breaks, default=0)
     words_before = [w.start() for w in _WORD.finditer(text, 0, m.start())]
     window_start = words_before[-book.window] if len(words_before) >= book.window else 0
-    if book.neg_before.search(text[max(clause_start, window_start) : m.end()]):
-        return True
+    negators = [
+        n.group(0).lower() for n in book.neg_before.finditer(text[max(clause_start, window_start) : m.end()])
+    ]
+    if negators:
+        # "not ... without" is a requirement, not a refusal: "nothing moves without consent".
+        return not (len(negators) >= 2 and "without" in negators)
     tail = text[m.end() :]
     nxt = book.clause_break.search(tail)
     tail = tail[: nxt.start()] if nxt else tail
