@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,6 +91,12 @@ class RuleResult:
     """Some sentence was in scope for the axis (before the discourse filters set anything aside)."""
     dropped: list[tuple[str, str]] = field(default_factory=list)
     """(filter, sentence) for sentences set aside as not the speaker's position."""
+    live: bool = False
+    """Some sentence that is the speaker's own position is in scope for the axis."""
+    kept_text: str = ""
+    """The statement's sentences that are the speaker's own position (what an embedding scorer reads)."""
+    source: str = "rules"
+    """Which scorer decided this statement's level (``rules`` or ``embed``; the offline scorer mixes)."""
 
 
 def _is_negated(book: Codebook, cue: Cue, text: str, m: re.Match[str]) -> bool:
@@ -186,6 +192,8 @@ def score_statement(
         tally=tally if level is not None else [0.0 for _ in LEVELS],
         addressed=any(flags),
         dropped=dropped,
+        live=any(live),
+        kept_text=" ".join(s.original for s in sentences if s.dropped is None),
     )
 
 
@@ -203,12 +211,18 @@ def aggregate(statements: Sequence[RuleResult], min_score: float = 0.0) -> RuleR
     dropped = [d for r in statements for d in r.dropped]
     tally = [sum(r.tally[lv] for r in positioned) for lv in LEVELS]
     level = _decide(tally, min_score)
+    live = any(r.live for r in statements)
+    kept = " ".join(r.kept_text for r in statements if r.kept_text)
+    sources = ",".join(dict.fromkeys(r.source for r in positioned)) or (
+        statements[0].source if statements else ""
+    )
     if level is None:
-        return RuleResult(None, None, salience, hits, [], tally, addressed > 0, dropped)
-    pooled = [h for r in positioned for h in r.hits]
-    moved = {src: dst for h in pooled for src, dst in h.shift.items()}
-    evidence = _evidence(pooled, level, moved)
-    return RuleResult(level, [v / sum(tally) for v in tally], salience, hits, evidence, tally, True, dropped)
+        return RuleResult(None, None, salience, hits, [], tally, addressed > 0, dropped, live, kept, sources)
+    evidence: list[Evidence] = []
+    for r in sorted(positioned, key=lambda r: -r.tally[level]):
+        evidence += [e for e in r.evidence if r.tally[level] > 0 and e not in evidence]
+    dist = [v / sum(tally) for v in tally]
+    return RuleResult(level, dist, salience, hits, evidence[:3], tally, True, dropped, live, kept, sources)
 
 
 def score_texts(
@@ -236,31 +250,49 @@ class RulesScorer:
         return score_texts(self.codebook, axis, delegation, [(utterance_id, text)])
 
     def axes(self, rubrics: Mapping[str, Rubric]) -> list[str]:
-        axes = [a for a in rubrics if a in self.codebook.axes]
-        for missing in sorted(set(rubrics) - set(axes)):
-            log.warning("codebook %s has no rules for axis %r: not scored", self.codebook.path, missing)
-        return axes
+        return codebook_axes(self.codebook, rubrics)
 
     def score_run(self, run: Run, rubrics: Mapping[str, Rubric]) -> list[AxisScore]:
-        axes = self.axes(rubrics)
-        out: list[AxisScore] = []
-        for (move, delegation), utterances in unit_utterances(run).items():
-            pairs = [(u.utterance_id, u.text) for u in utterances]
-            for axis in axes:
-                r = score_texts(self.codebook, axis, delegation, pairs)
-                out.append(
-                    AxisScore(
-                        run_id=run.run_id,
-                        move=move,
-                        delegation=delegation,
-                        axis=axis,
-                        level=r.level,
-                        dist=r.dist,
-                        evidence=r.evidence,
-                        salience=r.salience,
-                        scorer=self.name,
-                        model=None,
-                        samples=1,
-                    )
+        def unit(axis: str, delegation: str, pairs: Sequence[tuple[str, str]]) -> RuleResult:
+            return score_texts(self.codebook, axis, delegation, pairs)
+
+        return axis_scores(run, self.axes(rubrics), unit, scorer=self.name)
+
+
+UnitScorer = Callable[[str, str, Sequence[tuple[str, str]]], RuleResult]
+"""(axis, delegation, [(utterance_id, text), ...]) → the unit's result."""
+
+
+def codebook_axes(book: Codebook, rubrics: Mapping[str, Rubric]) -> list[str]:
+    """The rubrics' axes the codebook has rules for (the others are logged and not scored)."""
+    axes = [a for a in rubrics if a in book.axes]
+    for missing in sorted(set(rubrics) - set(axes)):
+        log.warning("codebook %s has no rules for axis %r: not scored", book.path, missing)
+    return axes
+
+
+def axis_scores(
+    run: Run, axes: Sequence[str], unit: UnitScorer, *, scorer: str, model: str | None = None
+) -> list[AxisScore]:
+    """One score per (move, delegation that spoke, axis), in run order, from ``unit``."""
+    out: list[AxisScore] = []
+    for (move, delegation), utterances in unit_utterances(run).items():
+        pairs = [(u.utterance_id, u.text) for u in utterances]
+        for axis in axes:
+            r = unit(axis, delegation, pairs)
+            out.append(
+                AxisScore(
+                    run_id=run.run_id,
+                    move=move,
+                    delegation=delegation,
+                    axis=axis,
+                    level=r.level,
+                    dist=r.dist,
+                    evidence=r.evidence,
+                    salience=r.salience,
+                    scorer=scorer,
+                    model=model,
+                    samples=1,
                 )
-        return out
+            )
+    return out
