@@ -66,6 +66,7 @@ __all__ = [
 ]
 
 _WORD = re.compile(r"[\w'’-]+")
+_HARD_BREAK = re.compile(r"[;:!?.]")
 
 
 @dataclass(frozen=True)
@@ -110,14 +111,22 @@ def _is_negated(book: Codebook, cue: Cue, text: str, m: re.Match[str]) -> bool:
         n.group(0).lower() for n in book.neg_before.finditer(text[max(clause_start, window_start) : m.end()])
     ]
     if negators:
-        # "not ... without" is a requirement, not a refusal: "nothing moves without consent".
-        return not (len(negators) >= 2 and "without" in negators)
+        # "not ... without" is a requirement, not a refusal ("nothing moves without consent"); the first
+        # negation may sit anywhere earlier in the clause.
+        if "without" in negators:
+            earlier = [n.group(0).lower() for n in book.neg_before.finditer(text[clause_start : m.start()])]
+            return not (len(earlier) >= 2 or (len(earlier) == 1 and earlier[0] != "without"))
+        return True
     tail = text[m.end() :]
     nxt = book.clause_break.search(tail)
-    tail = tail[: nxt.start()] if nxt else tail
-    tail_words = _WORD.findall(tail)[: book.window]
-    after = " ".join(tail_words)
-    return bool(book.neg_after.search(after) or (cue.dismissed_by and cue.dismissed_by.search(after)))
+    after = " ".join(_WORD.findall(tail[: nxt.start()] if nxt else tail)[: book.window])
+    if book.neg_after.search(after):
+        return True
+    if cue.dismissed_by is None:
+        return False
+    # a dismissal may follow a contrast ("consent is welcome but not required"): read to the sentence's end
+    stop = _HARD_BREAK.search(tail)
+    return bool(cue.dismissed_by.search(" ".join(_WORD.findall(tail[: stop.start()] if stop else tail))))
 
 
 def _relevant(rules: AxisRules, sentence: str) -> bool:

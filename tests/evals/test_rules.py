@@ -78,6 +78,74 @@ def test_concepts(rules: RulesScorer, text: str, delegation: str, axis: str, lev
     assert rules.score_text(text, delegation, axis).level == level
 
 
+# Written for these tests from the rubric concepts (evals/rubrics/), not taken from a gold file.
+MECHANICS = [
+    # negation: a refused role or message is the level below it
+    (
+        "Korea will never let Japanese warships berth at Busan; "
+        "Japan's vessels can wait in international waters.",
+        "ROK",
+        "neo",
+        1,
+    ),
+    (
+        "We will not send a single additional destroyer to the Senkakus; the usual patrols there are enough.",
+        "US",
+        "territorial",
+        1,
+    ),
+    ("We should not tell Beijing anything about our plans.", "JPN", "china_messaging", 0),
+    # another country's position is not the speaker's
+    ("Tokyo insists on sending armed troops into Seoul.", "US", "neo", None),
+    ("Beijing wants a full briefing on every allied move.", "JPN", "china_messaging", None),
+    ("Tokyo wants to move the bulk of its fleet to the Senkakus.", "US", "territorial", None),
+    ("We want to move the bulk of our fleet to the Senkakus.", "JPN", "territorial", 4),
+    # conditionals state a position
+    ("If Seoul says no, Japan will send the SDF in anyway to rescue its citizens.", "JPN", "neo", 4),
+    (
+        "If China moves on the Senkakus, we will reinforce the southwest islands "
+        "even at a cost to our support for Korea.",
+        "JPN",
+        "territorial",
+        3,
+    ),
+    # consent: required (2/3 by the role), "not ... without" is a requirement, dismissed is 4
+    ("Japanese transport aircraft may land at Gimhae only with Seoul's written consent.", "ROK", "neo", 2),
+    ("Armed SDF guards may protect the assembly points, but only with the ROK's approval.", "US", "neo", 3),
+    ("Japan would not deploy anything to Korea without Seoul's consent.", "JPN", "neo", 2),
+    (
+        "Japan will send armed SDF teams to the assembly points; "
+        "Seoul's consent is welcome but not required.",
+        "JPN",
+        "neo",
+        4,
+    ),
+    # reported speech and questions take no position
+    ("The Korean minister told me that Japanese ships may use Busan.", "US", "neo", None),
+    ("Xinhua reports that Beijing expects advance notice of any strike.", "US", "china_messaging", None),
+    ("Should we give Beijing advance notice before the strike?", "US", "china_messaging", None),
+    ("Can Japan spare two destroyers for the Senkakus?", "US", "territorial", None),
+    # hedges still state a position
+    (
+        "I would lean, tentatively, toward giving Beijing a heads-up before any strike.",
+        "ROK",
+        "china_messaging",
+        3,
+    ),
+    (
+        "Maybe Japan could keep a small reserve of destroyers in the southwest while the rest support Korea.",
+        "US",
+        "territorial",
+        2,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "delegation", "axis", "level"), MECHANICS)
+def test_mechanics(rules: RulesScorer, text: str, delegation: str, axis: str, level: int | None) -> None:
+    assert rules.score_text(text, delegation, axis).level == level
+
+
 def test_we_is_resolved_from_the_speaker(rules: RulesScorer) -> None:
     text = "Our forces will escort the evacuation convoys in Seoul."
     assert rules.score_text(text, "JPN", "neo").level == 3  # Japanese forces protecting convoys
