@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from evals.scorers.prefilter import Gated
 from harness.errors import DataError
 from harness.loaders import load_model
 from harness.resources import bundled_codebook
@@ -160,20 +161,20 @@ class CodebookSpec(_Spec):
 @dataclass(frozen=True)
 class Cue:
     name: str
-    regex: re.Pattern[str]
+    regex: Gated
     votes: dict[int, float]
     if_negated: dict[int, float]
     negatable: bool
     dismissed_by: re.Pattern[str] | None
-    requires: re.Pattern[str] | None
-    unless: re.Pattern[str] | None
+    requires: Gated | None
+    unless: Gated | None
     shift: dict[int, int]
     shift_if_negated: dict[int, int]
 
 
 @dataclass(frozen=True)
 class AxisRules:
-    relevance: list[list[re.Pattern[str]]]
+    relevance: list[list[Gated]]
     cues: list[Cue]
     min_score: float
 
@@ -181,7 +182,7 @@ class AxisRules:
 @dataclass(frozen=True)
 class Filter:
     name: str
-    regex: re.Pattern[str]
+    regex: Gated
 
 
 @dataclass(frozen=True)
@@ -264,7 +265,7 @@ def _compile_discourse(book: Codebook, delegation: str | None) -> Discourse:
 
     def one(f: FilterSpec, where: str) -> Filter:
         text = _expand(f.pattern, macros, book.path, where)
-        return Filter(f.name, _compile(text, book.path, where))
+        return Filter(f.name, Gated.of(_compile(text, book.path, where)))
 
     d = spec.discourse
     return Discourse(
@@ -287,16 +288,19 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     def optional(pattern: str | None, where: str) -> re.Pattern[str] | None:
         return compile_(pattern, where) if pattern else None
 
+    def gated(pattern: str | None, where: str) -> Gated | None:
+        return Gated.of(compile_(pattern, where)) if pattern else None
+
     def cue(c: CueSpec, votes: dict[int, float], where: str) -> Cue:
         return Cue(
             name=c.name,
-            regex=compile_(c.pattern, where),
+            regex=Gated.of(compile_(c.pattern, where)),
             votes=votes,
             if_negated={int(k): v for k, v in c.if_negated.items()},
             negatable=c.negatable,
             dismissed_by=optional(c.dismissed_by, f"{where}.dismissed_by"),
-            requires=optional(c.requires, f"{where}.requires"),
-            unless=optional(c.unless, f"{where}.unless"),
+            requires=gated(c.requires, f"{where}.requires"),
+            unless=gated(c.unless, f"{where}.unless"),
             shift={int(a): int(b) for a, b in c.shift.items()},
             shift_if_negated={int(a): int(b) for a, b in c.shift_if_negated.items()},
         )
@@ -305,9 +309,9 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     for axis, a in spec.axes.items():
         base = f"axes.{axis}"
         relevance = [
-            [compile_(r, f"{base}.relevance[{i}]")]
+            [Gated.of(compile_(r, f"{base}.relevance[{i}]"))]
             if isinstance(r, str)
-            else [compile_(x, f"{base}.relevance[{i}].all") for x in r.all]
+            else [Gated.of(compile_(x, f"{base}.relevance[{i}].all")) for x in r.all]
             for i, r in enumerate(a.relevance)
         ]
         cues = [

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from evals.scorers.codebook import Codebook
+from evals.scorers.prefilter import Gated
 
 # A sentence ends at . ! or ? (optionally followed by a closing quote or bracket) before whitespace and an
 # opening capital, quote or bracket; "U.S. forces" does not end one (a lower-case word follows).
@@ -43,6 +45,10 @@ class Sentence:
     """Why the whole sentence takes no position of the speaker's (a filter's name), or None."""
     removed: tuple[str, ...] = ()
     """Clause filters that blanked part of it."""
+
+    @cached_property
+    def lowered(self) -> str:
+        return self.text.lower()
 
 
 def split_sentences(text: str) -> list[str]:
@@ -67,7 +73,7 @@ def resolve_pronouns(book: Codebook, sentence: str, delegation: str | None) -> s
     return book.subject.sub(alias.name, sentence)
 
 
-def _blank_clauses(text: str, patterns: list[tuple[str, re.Pattern[str]]]) -> tuple[str, tuple[str, ...]]:
+def _blank_clauses(text: str, patterns: list[tuple[str, Gated]]) -> tuple[str, tuple[str, ...]]:
     removed: list[str] = []
     for name, regex in patterns:
         for _ in range(8):  # a sentence rarely holds more than one or two such clauses
@@ -86,8 +92,9 @@ def read_sentence(book: Codebook, delegation: str | None, utterance_id: str, ori
     text = resolve_pronouns(book, original, delegation)
     if filters.questions and _QUESTION.search(original):
         return Sentence(utterance_id, original, text, dropped="question")
+    lowered = text.lower()
     for f in filters.sentence:
-        if f.regex.search(text):
+        if f.regex.search(text, lowered):
             return Sentence(utterance_id, original, text, dropped=f.name)
     text, removed = _blank_clauses(text, [(f.name, f.regex) for f in filters.clause])
     return Sentence(utterance_id, original, text, removed=removed)

@@ -33,7 +33,15 @@ import numpy as np
 from evals.scorers.codebook import Codebook, load_codebook
 from evals.scorers.embed_head import HEAD_PATH, HeadSpec, load_head, predict_proba
 from evals.scorers.minilm import MODEL_NAME, StaticMiniLM, available, load_static
-from evals.scorers.rules import RuleResult, aggregate, axis_scores, codebook_axes, score_statement
+from evals.scorers.rules import (
+    RuleResult,
+    Statement,
+    aggregate,
+    axis_scores,
+    codebook_axes,
+    read_unit,
+    score_statement,
+)
 from harness.errors import ConfigError
 from harness.schema import LEVELS, AxisScore, Evidence, Rubric
 from harness.transcript import Run
@@ -97,9 +105,13 @@ class _Base:
         self.classifier = classifier
 
     def score_statements(
-        self, axis: str, delegation: str | None, utterances: Sequence[tuple[str, str]]
+        self, axis: str, delegation: str | None, unit: Sequence[Statement]
     ) -> list[RuleResult]:
-        statements = [score_statement(self.codebook, axis, delegation, uid, t) for uid, t in utterances]
+        utterances = [(s.utterance_id, s.text) for s in unit]
+        statements = [
+            score_statement(self.codebook, axis, delegation, s.utterance_id, s.text, s.sentences)
+            for s in unit
+        ]
         if self.classifier is None:
             return statements
         todo = [
@@ -118,14 +130,16 @@ class _Base:
     def score_text(
         self, text: str, delegation: str | None, axis: str, utterance_id: str = "u1"
     ) -> RuleResult:
-        return aggregate(self.score_statements(axis, delegation, [(utterance_id, text)]))
+        unit = read_unit(self.codebook, delegation, [(utterance_id, text)])
+        return aggregate(self.score_statements(axis, delegation, unit))
 
     def score_run(self, run: Run, rubrics: Mapping[str, Rubric]) -> list[AxisScore]:
-        def unit(axis: str, delegation: str, pairs: Sequence[tuple[str, str]]) -> RuleResult:
-            return aggregate(self.score_statements(axis, delegation, pairs))
+        def unit(axis: str, delegation: str, statements: Sequence[Statement]) -> RuleResult:
+            return aggregate(self.score_statements(axis, delegation, statements))
 
         model = f"{MODEL_NAME} (static)" if self.classifier is not None else None
-        return axis_scores(run, codebook_axes(self.codebook, rubrics), unit, scorer=self.name, model=model)
+        axes = codebook_axes(self.codebook, rubrics)
+        return axis_scores(run, self.codebook, axes, unit, scorer=self.name, model=model)
 
 
 class EmbedScorer(_Base):

@@ -129,17 +129,18 @@ def _is_negated(book: Codebook, cue: Cue, text: str, m: re.Match[str]) -> bool:
     return bool(cue.dismissed_by.search(" ".join(_WORD.findall(tail[: stop.start()] if stop else tail))))
 
 
-def _relevant(rules: AxisRules, sentence: str) -> bool:
-    return any(all(r.search(sentence) for r in group) for group in rules.relevance)
+def _relevant(rules: AxisRules, sentence: str, lowered: str) -> bool:
+    return any(all(r.search(sentence, lowered) for r in group) for group in rules.relevance)
 
 
 def _cue_hits(book: Codebook, rules: AxisRules, s: Sentence) -> list[Hit]:
     hits: list[Hit] = []
+    lowered = s.lowered
     for cue in rules.cues:
-        m = cue.regex.search(s.text)
-        if m is None or (cue.requires is not None and not cue.requires.search(s.text)):
+        m = cue.regex.search(s.text, lowered)
+        if m is None or (cue.requires is not None and not cue.requires.search(s.text, lowered)):
             continue
-        if cue.unless is not None and cue.unless.search(s.text):
+        if cue.unless is not None and cue.unless.search(s.text, lowered):
             continue
         negated = _is_negated(book, cue, s.text, m)
         votes, shift = (cue.if_negated, cue.shift_if_negated) if negated else (cue.votes, cue.shift)
@@ -176,13 +177,35 @@ def _evidence(hits: Sequence[Hit], level: int, moved: Mapping[int, int]) -> list
     return evidence[:3]
 
 
+@dataclass(frozen=True)
+class Statement:
+    """One utterance, read once (sentences, pronouns, discourse filters) and scored on every axis."""
+
+    utterance_id: str
+    text: str
+    sentences: list[Sentence]
+
+
+def read_unit(
+    book: Codebook, delegation: str | None, utterances: Sequence[tuple[str, str]]
+) -> list[Statement]:
+    return [Statement(uid, text, read_statement(book, delegation, uid, text)) for uid, text in utterances]
+
+
 def score_statement(
-    book: Codebook, axis: str, delegation: str | None, utterance_id: str, text: str
+    book: Codebook,
+    axis: str,
+    delegation: str | None,
+    utterance_id: str,
+    text: str,
+    sentences: Sequence[Sentence] | None = None,
 ) -> RuleResult:
-    """One statement on one axis: its votes, and its level if it states a position (else None)."""
+    """One statement on one axis: its votes, and its level if it states a position (else None).
+    ``sentences``: the statement already read (:func:`read_unit`), to read it once for all axes."""
     rules = book.axes[axis]
-    sentences = read_statement(book, delegation, utterance_id, text)
-    flags = [_relevant(rules, s.text) for s in sentences]
+    if sentences is None:
+        sentences = read_statement(book, delegation, utterance_id, text)
+    flags = [_relevant(rules, s.text, s.lowered) for s in sentences]
     live = [f and s.dropped is None for s, f in zip(sentences, flags, strict=True)]
     hits: list[Hit] = []
     for i, s in enumerate(sentences):
@@ -238,7 +261,15 @@ def score_texts(
     book: Codebook, axis: str, delegation: str | None, utterances: Sequence[tuple[str, str]]
 ) -> RuleResult:
     """Score one unit from ``(utterance_id, text)`` pairs spoken by ``delegation``, in order."""
-    return aggregate([score_statement(book, axis, delegation, uid, text) for uid, text in utterances])
+    return score_unit(book, axis, delegation, read_unit(book, delegation, utterances))
+
+
+def score_unit(
+    book: Codebook, axis: str, delegation: str | None, statements: Sequence[Statement]
+) -> RuleResult:
+    return aggregate(
+        [score_statement(book, axis, delegation, s.utterance_id, s.text, s.sentences) for s in statements]
+    )
 
 
 class RulesScorer:
@@ -262,14 +293,14 @@ class RulesScorer:
         return codebook_axes(self.codebook, rubrics)
 
     def score_run(self, run: Run, rubrics: Mapping[str, Rubric]) -> list[AxisScore]:
-        def unit(axis: str, delegation: str, pairs: Sequence[tuple[str, str]]) -> RuleResult:
-            return score_texts(self.codebook, axis, delegation, pairs)
+        def unit(axis: str, delegation: str, statements: Sequence[Statement]) -> RuleResult:
+            return score_unit(self.codebook, axis, delegation, statements)
 
-        return axis_scores(run, self.axes(rubrics), unit, scorer=self.name)
+        return axis_scores(run, self.codebook, self.axes(rubrics), unit, scorer=self.name)
 
 
-UnitScorer = Callable[[str, str, Sequence[tuple[str, str]]], RuleResult]
-"""(axis, delegation, [(utterance_id, text), ...]) → the unit's result."""
+UnitScorer = Callable[[str, str, Sequence[Statement]], RuleResult]
+"""(axis, delegation, the unit's statements, read once for all axes) → the unit's result."""
 
 
 def codebook_axes(book: Codebook, rubrics: Mapping[str, Rubric]) -> list[str]:
@@ -281,14 +312,21 @@ def codebook_axes(book: Codebook, rubrics: Mapping[str, Rubric]) -> list[str]:
 
 
 def axis_scores(
-    run: Run, axes: Sequence[str], unit: UnitScorer, *, scorer: str, model: str | None = None
+    run: Run,
+    book: Codebook,
+    axes: Sequence[str],
+    unit: UnitScorer,
+    *,
+    scorer: str,
+    model: str | None = None,
 ) -> list[AxisScore]:
-    """One score per (move, delegation that spoke, axis), in run order, from ``unit``."""
+    """One score per (move, delegation that spoke, axis), in run order, from ``unit``; each utterance is
+    read once (:func:`read_unit`) for all axes."""
     out: list[AxisScore] = []
     for (move, delegation), utterances in unit_utterances(run).items():
-        pairs = [(u.utterance_id, u.text) for u in utterances]
+        statements = read_unit(book, delegation, [(u.utterance_id, u.text) for u in utterances])
         for axis in axes:
-            r = unit(axis, delegation, pairs)
+            r = unit(axis, delegation, statements)
             out.append(
                 AxisScore(
                     run_id=run.run_id,
