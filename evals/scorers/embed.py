@@ -68,10 +68,17 @@ class EmbeddingClassifier:
     ) -> list[tuple[int | None, list[float]]]:
         """Per text: the most probable class (None: no position, or below ``min_confidence``) and the
         probabilities of levels 0..4."""
+        return self.predict_vectors(axis, self.encoder.encode(texts) if texts else None, min_confidence)
+
+    def predict_vectors(
+        self, axis: str, vectors: np.ndarray | None, min_confidence: float = 0.0
+    ) -> list[tuple[int | None, list[float]]]:
         head = self.head.axes.get(axis)
-        if head is None or not texts:
-            return [(None, [0.0 for _ in LEVELS]) for _ in texts]
-        proba = predict_proba(head, self.encoder.encode(texts))
+        if vectors is None or len(vectors) == 0:
+            return []
+        if head is None:
+            return [(None, [0.0 for _ in LEVELS]) for _ in vectors]
+        proba = predict_proba(head, vectors)
         out: list[tuple[int | None, list[float]]] = []
         for row in proba:
             levels = [0.0 for _ in LEVELS]
@@ -103,6 +110,18 @@ class _Base:
     ) -> None:
         self.codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
         self.classifier = classifier
+        self._vectors: dict[
+            str, np.ndarray
+        ] = {}  # within one run: a statement is embedded once, not per axis
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        assert self.classifier is not None
+        todo = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if todo:
+            if len(self._vectors) > 10_000:
+                self._vectors.clear()
+            self._vectors.update(zip(todo, self.classifier.encoder.encode(todo), strict=True))
+        return np.stack([self._vectors[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
 
     def score_statements(
         self, axis: str, delegation: str | None, unit: Sequence[Statement]
@@ -122,7 +141,8 @@ class _Base:
                 if i not in todo:
                     statements[i] = embedded(r, None, [], utterances[i][0])
         floor = self.classifier.head.fill_confidence if self.fill_only else 0.0
-        predictions = self.classifier.predict(axis, [statements[i].kept_text for i in todo], floor)
+        vectors = self._embed([statements[i].kept_text for i in todo])
+        predictions = self.classifier.predict_vectors(axis, vectors, floor)
         for i, (level, probs) in zip(todo, predictions, strict=True):
             statements[i] = embedded(statements[i], level, probs, utterances[i][0])
         return statements
@@ -137,6 +157,7 @@ class _Base:
         def unit(axis: str, delegation: str, statements: Sequence[Statement]) -> RuleResult:
             return aggregate(self.score_statements(axis, delegation, statements))
 
+        self._vectors.clear()
         model = f"{MODEL_NAME} (static)" if self.classifier is not None else None
         axes = codebook_axes(self.codebook, rubrics)
         return axis_scores(run, self.codebook, axes, unit, scorer=self.name, model=model)
