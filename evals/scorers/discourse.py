@@ -45,10 +45,17 @@ class Sentence:
     """Why the whole sentence takes no position of the speaker's (a filter's name), or None."""
     removed: tuple[str, ...] = ()
     """Clause filters that blanked part of it."""
+    resolved: str = ""
+    """Pronouns resolved, nothing blanked: what decides whether the sentence is on an axis (a sentence
+    about another's attitude is still on the topic; only its cues are not the speaker's)."""
 
     @cached_property
     def lowered(self) -> str:
         return self.text.lower()
+
+    @cached_property
+    def resolved_lowered(self) -> str:
+        return self.resolved.lower()
 
 
 def split_sentences(text: str) -> list[str]:
@@ -96,8 +103,8 @@ def read_sentence(book: Codebook, delegation: str | None, utterance_id: str, ori
     for f in filters.sentence:
         if f.regex.search(text, lowered):
             return Sentence(utterance_id, original, text, dropped=f.name)
-    text, removed = _blank_clauses(text, [(f.name, f.regex) for f in filters.clause])
-    return Sentence(utterance_id, original, text, removed=removed)
+    blanked, removed = _blank_clauses(text, [(f.name, f.regex) for f in filters.clause])
+    return Sentence(utterance_id, original, blanked, removed=removed, resolved=text)
 
 
 def read_statement(book: Codebook, delegation: str | None, utterance_id: str, text: str) -> list[Sentence]:

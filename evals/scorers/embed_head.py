@@ -1,11 +1,11 @@
 """The embedding scorer's classifier head, shipped as data (``evals/embedding_head.json``): per axis, a
 softmax regression from a statement's vector to a level 0–4 or "no position", trained on labelled statements.
 
-Training data (``TRAINING``): the gold **train** split, the first wave's seed set and the tests' author
-paraphrases (never dev, never test). Each statement is read as at scoring time (discourse filters of the
-codebook: questions, reported speech and others' attitudes set aside) and only statements the codebook
-finds on the axis are used, as only those reach the head when scoring. ``C`` (the inverse L2 strength)
-was chosen by 5-fold cross-validation on the train split.
+Training data (``TRAINING``): the gold **train** split, the first wave's seed set and the tests' two
+sets of author paraphrases (never dev, never test). Each statement is read as at scoring time (discourse
+filters of the codebook: questions, reported speech and others' attitudes set aside) and only statements
+the codebook finds on the axis are used, as only those reach the head when scoring. ``C`` (the inverse L2
+strength) was chosen by 5-fold cross-validation on the train split.
 
     .venv/bin/python -m evals.scorers.embed_head            # retrain → evals/embedding_head.json
     .venv/bin/python -m evals.scorers.embed_head --cv       # cross-validation on train, per C
@@ -37,7 +37,12 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
 HEAD_PATH = Path(__file__).resolve().parents[1] / "embedding_head.json"
-TRAINING = ("evals/gold/train.jsonl", "evals/gold/seed.jsonl", "tests/evals/data/paraphrases.jsonl")
+TRAINING = (
+    "evals/gold/train.jsonl",
+    "evals/gold/seed.jsonl",
+    "tests/evals/data/paraphrases.jsonl",
+    "tests/evals/data/paraphrases-2.jsonl",
+)
 ENCODER = "static-minilm"
 FILL_CONFIDENCE = 0.5  # 5-fold CV on train: levels right 45 % overall, 67 % at p >= .5, 86 % at p >= .8
 DEFAULT_C = 256.0  # 5-fold CV on train: exact .50 (C=4), .55 (16), .57 (64), .59 (256), .58 (1024)

@@ -205,7 +205,7 @@ def score_statement(
     rules = book.axes[axis]
     if sentences is None:
         sentences = read_statement(book, delegation, utterance_id, text)
-    flags = [_relevant(rules, s.text, s.lowered) for s in sentences]
+    flags = [_relevant(rules, s.resolved or s.text, s.resolved_lowered or s.lowered) for s in sentences]
     live = [f and s.dropped is None for s, f in zip(sentences, flags, strict=True)]
     hits: list[Hit] = []
     for i, s in enumerate(sentences):

@@ -161,10 +161,12 @@ def test_offline_fills_in_only_where_the_codebook_is_silent() -> None:
 
 @needs_model
 def test_the_head_reads_a_paraphrase_the_codebook_does_not() -> None:
-    # written for this test: level 1 (the SDF waits outside ROK waters; the ROK moves the evacuees)
+    # written for this test: level 0 (civilian means only, no SDF), in words the codebook has no cue for
     text = (
-        "On the evacuation, Tokyo's sailors can wait beyond our waters; we will carry their people to them."
+        "For the evacuation, the Japanese should charter every plane and boat they can find "
+        "and leave their soldiers at home."
     )
-    assert RulesScorer().score_text(text, "ROK", "neo").level is None  # no cue of the codebook's
+    assert RulesScorer().score_text(text, "ROK", "neo").level is None
     filled = build_scorer("offline").score_text(text, "ROK", "neo")
-    assert filled.level == 1 and filled.evidence and filled.evidence[0].quote == text
+    assert filled.level == 0 and filled.source == "embed"
+    assert filled.evidence and filled.evidence[0].quote == text
