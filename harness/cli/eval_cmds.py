@@ -381,7 +381,7 @@ def import_record(
         f"imported {len(run.utterances())} statements in {len(run.injects())} move(s) → {folder}",
         highlight=False,
     )
-    console.print(f"score it with: harness score {folder} --scorer rules", highlight=False)
+    console.print(f"score it with: harness score {folder}   (the {DEFAULT_SCORER} scorer)", highlight=False)
 
 
 def scorers() -> None:
