@@ -6,6 +6,10 @@ A scorer is a module with a class behind the :class:`~evals.scorers.base.Scorer`
 Modules are imported only when their scorer is built, so listing scorers costs nothing at start-up.
 
 ``build_scorer("rules")``, ``build_scorer("judge", ScorerSettings(models=[...], samples=3))``.
+
+The offline scorers: ``rules`` (the codebook alone, transparent), ``embed`` (a head on sentence
+embeddings alone) and ``offline`` (the codebook, filled in by the embedding head where it is silent;
+:data:`DEFAULT_SCORER`). None needs a network or an API key.
 """
 
 from __future__ import annotations
