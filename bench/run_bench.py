@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import (
     DEFAULT,
     PERSONAS,
-    ROOT,
     RUBRICS,
     SMOKE,
     fake_server,
@@ -33,6 +32,7 @@ from bench._common import (
     machine,
     write_section,
 )
+from bench._scoring import embedding_rows, rate, throughput, timed
 from harness.batch import run_batch, scenario_calls
 from harness.batch.spec import BackendSpec, Experiment, SamplingGrid, ScoringSpec
 from harness.context import Options, approx_tokens
@@ -413,83 +413,6 @@ def _policy_turns(call: FakeCall) -> Any:
     return " ".join(rng.sample(SENTENCES, 3))
 
 
-def _rate(n: int, seconds: float) -> str:
-    return f"{n / seconds:,.0f}"
-
-
-def _timed(fn: Callable[[], object]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process) of ``fn()``: on a shared machine the CPU figure says
-    more about the code, the wall figure about what a user waits."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - t0, time.process_time() - c0
-
-
-def _throughput(n: int, wall: float, cpu: float, unit: str = "utterances/s") -> str:
-    return f"**{_rate(n, wall)} {unit}** ({_rate(n, cpu)} per CPU-second)"
-
-
-def _b5_embedding(runs: list[Run], rubrics: dict[str, Any], tmp: Path) -> list[list[Any]]:
-    """The `offline` and `embed` scorers: first use (model load, distilling the vocabulary into an empty
-    cache) and then throughput; the full NumPy encoder for comparison."""
-    from evals.scorers import build_scorer
-    from evals.scorers.minilm import MiniLM, available, load_minilm, load_static, model_folder
-
-    if not available():
-        return [["offline / embed scorers", "not measured", "embedding model not installed (make install)"]]
-    utterances = sum(len(r.utterances()) for r in runs)
-    os.environ["HARNESS_CACHE_DIR"] = str(tmp / "b5-cache")  # an empty cache: first use distils
-    load_minilm.cache_clear()
-    load_static.cache_clear()
-    t0 = time.perf_counter()
-    offline = build_scorer("offline")
-    offline.score_run(runs[0], rubrics)
-    first = time.perf_counter() - t0
-    distilled = len(load_static().vectors)
-    rows: list[list[Any]] = [
-        [
-            "offline, first use",
-            f"{first:.1f} s",
-            f"model load + {distilled} token vectors distilled into an empty cache + one run",
-        ]
-    ]
-    for name in ("offline", "embed"):
-        scorer = build_scorer(name)
-        wall, cpu = _timed(lambda s=scorer: [s.score_run(r, rubrics) for r in runs])  # type: ignore[misc]
-        rows.append([f"{name} scorer", _throughput(utterances, wall, cpu), "warm, same runs"])
-        print(f"B5 {name} {utterances / wall:,.0f} utterances/s ({utterances / cpu:,.0f} per CPU-second)")
-    from evals.reliability import read_gold
-    from evals.scorers.minilm import StaticMiniLM
-
-    fresh = StaticMiniLM(load_minilm(), cache=tmp / "b5-cache-2")
-    vocab = {
-        t
-        for row in read_gold(ROOT / "evals" / "gold" / "train.jsonl")
-        for t in fresh.tokenizer.encode(row.text)
-    }
-    wall, _ = _timed(lambda: fresh._distil(vocab))
-    rows.append(
-        [
-            "distilling token vectors (first use of new words)",
-            f"{_rate(len(vocab), wall)} tokens/s",
-            f"the {len(vocab):,} distinct tokens of the gold train split; then cached on disk",
-        ]
-    )
-    texts = [u.text for u in runs[0].utterances()]
-    full = MiniLM(model_folder())
-    t0 = time.perf_counter()
-    full.encode(texts)
-    wall = time.perf_counter() - t0
-    rows.append(
-        [
-            "full MiniLM encoder (NumPy), for comparison",
-            f"{_rate(len(texts), wall)} utterances/s",
-            "every utterance through the 6 layers: why the scorers use the static vectors",
-        ]
-    )
-    return rows
-
-
 def b5(tmp: Path, judge_latency_ms: float) -> Section:
     from evals.rubrics import load_rubrics
     from evals.scorers.judge import JudgeScorer
@@ -505,7 +428,7 @@ def b5(tmp: Path, judge_latency_ms: float) -> Section:
     rules = RulesScorer()
     rules.score_run(runs[0], rubrics)  # warm-up, as for the other scorers
     utterances = sum(len(r.utterances()) for r in runs)
-    rules_s, rules_cpu = _timed(lambda: [rules.score_run(r, rubrics) for r in runs])
+    rules_s, rules_cpu = timed(lambda: [rules.score_run(r, rubrics) for r in runs])
     stated = StatedScorer()
     stated.score_run(runs[0], rubrics)  # loads the codebook
     cards = sum(len(r.cards()) for r in runs)
@@ -513,7 +436,7 @@ def b5(tmp: Path, judge_latency_ms: float) -> Section:
     for r in runs:
         stated.score_run(r, rubrics)
     stated_s = time.perf_counter() - t0
-    embedding_rows = _b5_embedding(runs, rubrics, tmp)
+    embed_rows = embedding_rows(runs, rubrics, tmp)
     walls = {}
     with fake_server("--latency-ms", f"{judge_latency_ms:g}") as url:
         model = _open(url)
@@ -530,11 +453,11 @@ def b5(tmp: Path, judge_latency_ms: float) -> Section:
     rows = [
         [
             "rules scorer",
-            _throughput(utterances, rules_s, rules_cpu),
+            throughput(utterances, rules_s, rules_cpu),
             f"{utterances} utterances, {len(runs)} runs, 3 axes",
         ],
-        *embedding_rows,
-        ["stated scorer", f"{_rate(cards, stated_s)} cards/s", f"{cards} position cards"],
+        *embed_rows,
+        ["stated scorer", f"{rate(cards, stated_s)} cards/s", f"{cards} position cards"],
         [
             "judge, sequential (concurrency 1)",
             f"{walls[1]:.2f} s",
