@@ -95,7 +95,8 @@ class RuleResult:
     live: bool = False
     """Some sentence that is the speaker's own position is in scope for the axis."""
     kept_text: str = ""
-    """The statement's sentences that are the speaker's own position (what an embedding scorer reads)."""
+    """What an embedding scorer reads: the statement's sentences in scope for the axis (on it, or next to
+    one that is) that are the speaker's own position; in a long statement, not the sentences off the axis."""
     source: str = "rules"
     """Which scorer decided this statement's level (``rules`` or ``embed``; the offline scorer mixes)."""
 
@@ -208,8 +209,10 @@ def score_statement(
     flags = [_relevant(rules, s.resolved or s.text, s.resolved_lowered or s.lowered) for s in sentences]
     live = [f and s.dropped is None for s, f in zip(sentences, flags, strict=True)]
     hits: list[Hit] = []
+    in_scope: list[Sentence] = []
     for i, s in enumerate(sentences):
         if s.dropped is None and any(live[max(0, i - book.context) : i + book.context + 1]):
+            in_scope.append(s)
             hits += _cue_hits(book, rules, s)
     tally, moved = _tally(hits)
     level = _decide(tally, rules.min_score)
@@ -225,7 +228,7 @@ def score_statement(
         addressed=any(flags),
         dropped=dropped,
         live=any(live),
-        kept_text=" ".join(s.original for s in sentences if s.dropped is None),
+        kept_text=" ".join(s.original for s in in_scope),
     )
 
 
