@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from evals.scorers import DEFAULT_SCORER
 from harness.cli import eval_cmds
 from harness.cli.eval_cmds import (
     CalibrationOpt,
@@ -29,7 +30,6 @@ from harness.cli.eval_cmds import (
     console,
     err_console,
 )
-from evals.scorers import DEFAULT_SCORER
 from harness.errors import ConfigError
 
 GoldOpt = Annotated[Path, typer.Option("--gold", help="Gold JSONL (id, axis, delegation, level, text).")]
@@ -129,8 +129,8 @@ def _print_validation(report: dict[str, Any], gold: Path) -> None:
             "member",
             "n",
             "exact",
-            "NA acc",
             "coverage",
+            "NA acc",
             "kappa (qw)",
             "alpha (ord)",
             "MSE",
