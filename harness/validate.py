@@ -28,7 +28,7 @@ FILE_KINDS = ("persona", "scenario", "rubric", "experiment", "codebook")
 
 def file_models() -> dict[str, type[BaseModel]]:
     """Every kind of data file a user edits, with the model its JSON Schema is made from."""
-    from evals.scorers.rules import CodebookSpec
+    from evals.scorers.codebook import CodebookSpec
     from harness.batch.spec import Experiment
 
     return {**DATA_MODELS, "experiment": Experiment, "codebook": CodebookSpec}
@@ -51,7 +51,7 @@ def _check_other(kind: str, path: Path) -> None:
 
         load_experiment(path)
     else:
-        from evals.scorers.rules import load_codebook
+        from evals.scorers.codebook import load_codebook
 
         load_codebook(path)
 

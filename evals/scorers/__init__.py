@@ -6,6 +6,10 @@ A scorer is a module with a class behind the :class:`~evals.scorers.base.Scorer`
 Modules are imported only when their scorer is built, so listing scorers costs nothing at start-up.
 
 ``build_scorer("rules")``, ``build_scorer("judge", ScorerSettings(models=[...], samples=3))``.
+
+The offline scorers: ``rules`` (the codebook alone, transparent), ``embed`` (a head on sentence
+embeddings alone) and ``offline`` (the codebook, filled in by the embedding head where it is silent;
+:data:`DEFAULT_SCORER`). None needs a network or an API key.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "harness.scorers"
+DEFAULT_SCORER = "offline"
+"""The offline default of ``harness score``/``validate-scorer``, batches and comparisons: the codebook,
+filled in by the bundled embedding model where the codebook is silent (the codebook alone when the model
+is not installed). ``rules`` is the transparent codebook on its own."""
 
 
 @dataclass(frozen=True)
@@ -121,12 +129,24 @@ def build_scorer(name: str, settings: ScorerSettings | None = None) -> Scorer:
     return info.build(settings)
 
 
-register(ScorerInfo("rules", "evals.scorers.rules:RulesScorer", "transparent codebook, no model (default)"))
+register(ScorerInfo("rules", "evals.scorers.rules:RulesScorer", "transparent codebook, no model"))
 register(ScorerInfo("stated", "evals.scorers.stated:StatedScorer", "the levels the position cards state"))
 register(ScorerInfo("judge", "evals.scorers.judge:JudgeScorer", "LLM judge or panel", needs_models=True))
-
+register(
+    ScorerInfo(
+        "offline",
+        "evals.scorers.embed:OfflineScorer",
+        "codebook + embedding head where it is silent (default)",
+    )
+)
+register(
+    ScorerInfo(
+        "embed", "evals.scorers.embed:EmbedScorer", "embedding head alone (bundled MiniLM, no network)"
+    )
+)
 
 __all__ = [
+    "DEFAULT_SCORER",
     "ScorerInfo",
     "ScorerSettings",
     "build_scorer",

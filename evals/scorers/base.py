@@ -2,9 +2,9 @@
 
 A **unit** is (move, delegation, axis) of one run (docs/evaluation.md). Scorers emit one
 :class:`AxisScore` per unit for which they have material: the utterance scorers (``rules``,
-``judge``) for every (move, delegation) that spoke in the move (caucus and plenary alike), ``stated``
-for every position card. A unit they have no material for is simply absent: absent and
-``level: null`` both mean missing data, never 0.
+``offline``, ``embed``, ``judge``) for every (move, delegation) that spoke in the move (caucus and
+plenary alike), ``stated`` for every position card. A unit they have no material for is simply
+absent: absent and ``level: null`` both mean missing data, never 0.
 Hot-wash turns (reflections on where the allies diverged, not positions) and Control are not scored.
 """
 

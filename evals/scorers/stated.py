@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from evals.scorers.base import one_hot
-from evals.scorers.rules import Codebook, load_codebook
+from evals.scorers.codebook import Codebook, load_codebook
 from harness.schema import AxisScore, Evidence, PositionCard, Rubric
 from harness.transcript import Run
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.metrics import adjust_p, mean_or_none, pair_label, pairwise_distances, two_sample_effect
+from evals.scorers import DEFAULT_SCORER
 from harness.batch.outputs import load_scores, read_index
 from harness.errors import ConfigError
 
@@ -107,7 +108,7 @@ def compare(
     a: str,
     b: str,
     *,
-    scorer: str = "rules",
+    scorer: str = DEFAULT_SCORER,
     n_boot: int = 2000,
     seed: int = 0,
     confidence: float = 0.95,

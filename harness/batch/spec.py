@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from evals.scorers import DEFAULT_SCORER
 from harness.errors import DataError
 from harness.loaders import load_model
 from harness.research.spec import SensitivitySpec
@@ -89,7 +90,8 @@ class JudgeSpec(_Spec):
 
 class ScoringSpec(_Spec):
     scorers: list[str] = Field(
-        default_factory=lambda: ["rules", "stated"], description="registered scorer names (`harness scorers`)"
+        default_factory=lambda: [DEFAULT_SCORER, "stated"],
+        description="registered scorer names (`harness scorers`)",
     )
     rubrics: Path | None = Field(default=None, description="rubric folder (default: the scenario's)")
     codebook: Path | None = None

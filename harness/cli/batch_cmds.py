@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
+from evals.scorers import DEFAULT_SCORER
 from harness.errors import ConfigError
 
 console = Console()
@@ -212,7 +213,7 @@ def compare_cmd(
     ] = Path("."),
     scorer: Annotated[
         str, typer.Option("--scorer", help="Which scores/<scorer>.jsonl to compare.")
-    ] = "rules",
+    ] = DEFAULT_SCORER,
     n_boot: Annotated[int, typer.Option("--n-boot", min=1, help="Bootstrap resamples.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     output: Annotated[

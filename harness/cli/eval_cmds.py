@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from evals.scorers import DEFAULT_SCORER
 from harness.errors import ConfigError, DataError
 from harness.llm.base import ChatModel
 
@@ -24,7 +25,9 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-ScorerOpt = Annotated[str, typer.Option("--scorer", help="Scorer name (see `harness scorers`).")]
+ScorerOpt = Annotated[
+    str, typer.Option("--scorer", help=f"Scorer name (see `harness scorers`; default {DEFAULT_SCORER}).")
+]
 RubricsOpt = Annotated[
     Path | None, typer.Option("--rubrics", help="Rubric folder (default: the rubrics the run used).")
 ]
@@ -132,7 +135,7 @@ PanelOpt = Annotated[
 
 def score(
     runs: Annotated[list[Path], typer.Argument(help="Run folders or their transcript.jsonl.")],
-    scorer: ScorerOpt = "rules",
+    scorer: ScorerOpt = DEFAULT_SCORER,
     rubrics: RubricsOpt = None,
     codebook: CodebookOpt = None,
     judge_backend: JudgeBackendOpt = None,
@@ -378,7 +381,7 @@ def import_record(
         f"imported {len(run.utterances())} statements in {len(run.injects())} move(s) → {folder}",
         highlight=False,
     )
-    console.print(f"score it with: harness score {folder} --scorer rules", highlight=False)
+    console.print(f"score it with: harness score {folder}   (the {DEFAULT_SCORER} scorer)", highlight=False)
 
 
 def scorers() -> None:

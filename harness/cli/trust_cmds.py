@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from evals.scorers import DEFAULT_SCORER
 from harness.cli import eval_cmds
 from harness.cli.eval_cmds import (
     CalibrationOpt,
@@ -32,12 +33,12 @@ from harness.cli.eval_cmds import (
 from harness.errors import ConfigError
 
 GoldOpt = Annotated[Path, typer.Option("--gold", help="Gold JSONL (id, axis, delegation, level, text).")]
-FIGURES = ("exact_accuracy", "na_accuracy", "coverage", "kappa", "alpha", "mean_signed_error")
+FIGURES = ("exact_accuracy", "coverage", "na_accuracy", "kappa", "alpha", "mean_signed_error")
 
 
 def validate_scorer(
     gold: GoldOpt,
-    scorer: ScorerOpt = "rules",
+    scorer: ScorerOpt = DEFAULT_SCORER,
     rubrics: RubricsOpt = None,
     codebook: CodebookOpt = None,
     judge_backend: JudgeBackendOpt = None,
@@ -61,7 +62,8 @@ def validate_scorer(
         str | None, typer.Option("--split", help="The split (default: the file's stem).")
     ] = None,
 ) -> None:
-    """Agreement of a scorer with gold labels: kappa, alpha, NA accuracy, coverage, confusion."""
+    """Agreement of a scorer with gold labels: exact accuracy beside coverage (abstaining is not accuracy),
+    NA accuracy, kappa, alpha, confusion."""
     from evals.reliability import gold_source
     from evals.reliability import validate_scorer as run_validation
     from evals.rubrics import load_rubrics
@@ -105,8 +107,8 @@ def _print_validation(report: dict[str, Any], gold: Path) -> None:
         "axis",
         "n",
         "exact",
-        "NA acc",
         "coverage",
+        "NA acc",
         "kappa (qw)",
         "alpha (ord)",
         "MSE",
@@ -127,8 +129,8 @@ def _print_validation(report: dict[str, Any], gold: Path) -> None:
             "member",
             "n",
             "exact",
-            "NA acc",
             "coverage",
+            "NA acc",
             "kappa (qw)",
             "alpha (ord)",
             "MSE",

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from evals.scores_io import read_scores
+from evals.scorers import DEFAULT_SCORER
+from evals.scorers.minilm import available
+from evals.scores_io import read_scores, scores_path
+from harness.batch.spec import ScoringSpec
 from harness.cli import eval_cmds, main
 from harness.errors import ConfigError
 from harness.llm.base import ChatModel
@@ -122,3 +125,27 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capt
 def test_panel_flags_must_line_up() -> None:
     with pytest.raises(ConfigError, match="--judge-backend given 2 times for a panel of 3"):
         eval_cmds._judge_models(["ollama", "vllm"], [], ["a", "b", "c"])
+
+
+OFFLINE_SCORERS = ["rules", "offline", "stated"] + (["embed"] if available() else [])
+
+
+@pytest.mark.parametrize("name", OFFLINE_SCORERS)
+def test_validate_scorer_works_for_every_offline_scorer(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate-scorer", "--gold", str(GOLD_SEED), "--scorer", name, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["scorer"] == name and report["overall"]["n"] == 40
+    assert {"exact_accuracy", "coverage", "na_accuracy"} <= set(report["overall"])
+    assert main(["validate-scorer", "--gold", str(GOLD_SEED), "--scorer", name]) == 0
+    header = next(line for line in capsys.readouterr().out.splitlines() if "exact" in line)
+    assert header.index("exact") < header.index("coverage") < header.index("NA acc")  # coverage beside exact
+
+
+def test_the_default_scorer_is_the_offline_one(run_folder: Callable[..., Path]) -> None:
+    folder = run_folder(EXERCISE)
+    assert main(["score", str(folder)]) == 0
+    scores = read_scores(scores_path(folder, DEFAULT_SCORER))
+    assert DEFAULT_SCORER == "offline" and {s.scorer for s in scores} == {"offline"}
+    assert ScoringSpec().scorers[0] == DEFAULT_SCORER

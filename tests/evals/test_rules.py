@@ -17,6 +17,7 @@ from harness.transcript import Run
 from .conftest import EXERCISE, GOLD_SEED, U
 
 PARAPHRASES = Path(__file__).parent / "data" / "paraphrases.jsonl"
+PARAPHRASES_2 = Path(__file__).parent / "data" / "paraphrases-2.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,19 @@ def test_agreement_on_author_paraphrases(rules: RulesScorer) -> None:
     assert overall["na_accuracy"] >= 0.85 and overall["exact_accuracy"] >= 0.75
 
 
+def test_agreement_on_second_author_paraphrases(rules: RulesScorer) -> None:
+    # 96 statements written for issue 11 from the rubric anchors, in three batches (36, 36, and 24 in the
+    # style of officials' public statements; per axis two or more per level plus statements without a
+    # position: reported speech, questions, others' positions). Each batch was scored once, frozen, before
+    # the codebook was extended from it (in-sample since): batch 1 rules exact 0.61 / coverage 0.60,
+    # embedding head 0.81 / 0.90; batch 2 rules 0.69 / 0.71, head 0.81 / 0.89, offline 0.78 / 0.82;
+    # batch 3 rules 0.62 / 0.58, head 0.58 / 0.79, offline 0.71 / 0.74.
+    report = validate_scorer(PARAPHRASES_2, rules, load_rubrics())
+    _print(report)
+    overall = report["overall"]
+    assert overall["exact_accuracy"] >= 0.9 and overall["coverage"] >= 0.9 and overall["kappa"] >= 0.9
+
+
 @pytest.mark.parametrize(
     ("text", "delegation", "axis", "level"),
     [
@@ -75,6 +89,74 @@ def test_agreement_on_author_paraphrases(rules: RulesScorer) -> None:
     ],
 )
 def test_concepts(rules: RulesScorer, text: str, delegation: str, axis: str, level: int | None) -> None:
+    assert rules.score_text(text, delegation, axis).level == level
+
+
+# Written for these tests from the rubric concepts (evals/rubrics/), not taken from a gold file.
+MECHANICS = [
+    # negation: a refused role or message is the level below it
+    (
+        "Korea will never let Japanese warships berth at Busan; "
+        "Japan's vessels can wait in international waters.",
+        "ROK",
+        "neo",
+        1,
+    ),
+    (
+        "We will not send a single additional destroyer to the Senkakus; the usual patrols there are enough.",
+        "US",
+        "territorial",
+        1,
+    ),
+    ("We should not tell Beijing anything about our plans.", "JPN", "china_messaging", 0),
+    # another country's position is not the speaker's
+    ("Tokyo insists on sending armed troops into Seoul.", "US", "neo", None),
+    ("Beijing wants a full briefing on every allied move.", "JPN", "china_messaging", None),
+    ("Tokyo wants to move the bulk of its fleet to the Senkakus.", "US", "territorial", None),
+    ("We want to move the bulk of our fleet to the Senkakus.", "JPN", "territorial", 4),
+    # conditionals state a position
+    ("If Seoul says no, Japan will send the SDF in anyway to rescue its citizens.", "JPN", "neo", 4),
+    (
+        "If China moves on the Senkakus, we will reinforce the southwest islands "
+        "even at a cost to our support for Korea.",
+        "JPN",
+        "territorial",
+        3,
+    ),
+    # consent: required (2/3 by the role), "not ... without" is a requirement, dismissed is 4
+    ("Japanese transport aircraft may land at Gimhae only with Seoul's written consent.", "ROK", "neo", 2),
+    ("Armed SDF guards may protect the assembly points, but only with the ROK's approval.", "US", "neo", 3),
+    ("Japan would not deploy anything to Korea without Seoul's consent.", "JPN", "neo", 2),
+    (
+        "Japan will send armed SDF teams to the assembly points; "
+        "Seoul's consent is welcome but not required.",
+        "JPN",
+        "neo",
+        4,
+    ),
+    # reported speech and questions take no position
+    ("The Korean minister told me that Japanese ships may use Busan.", "US", "neo", None),
+    ("Xinhua reports that Beijing expects advance notice of any strike.", "US", "china_messaging", None),
+    ("Should we give Beijing advance notice before the strike?", "US", "china_messaging", None),
+    ("Can Japan spare two destroyers for the Senkakus?", "US", "territorial", None),
+    # hedges still state a position
+    (
+        "I would lean, tentatively, toward giving Beijing a heads-up before any strike.",
+        "ROK",
+        "china_messaging",
+        3,
+    ),
+    (
+        "Maybe Japan could keep a small reserve of destroyers in the southwest while the rest support Korea.",
+        "US",
+        "territorial",
+        2,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "delegation", "axis", "level"), MECHANICS)
+def test_mechanics(rules: RulesScorer, text: str, delegation: str, axis: str, level: int | None) -> None:
     assert rules.score_text(text, delegation, axis).level == level
 
 

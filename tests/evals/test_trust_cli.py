@@ -214,7 +214,13 @@ def test_save_replaces_the_same_slot_and_keeps_others(
     records = read_validation(saved / "rules.json").records
     assert sorted(r.split for r in records) == ["dev", "heldout"]
     assert (
-        main(["validate-scorer", "--gold", str(test), "--split", "test", "--save", "--save-dir", str(saved)])
+        main(
+            [
+                "validate-scorer",
+                *("--gold", str(test), "--scorer", "rules", "--split", "test"),
+                *("--save", "--save-dir", str(saved)),
+            ]
+        )
         == 0
     )
     found = find_validation("rules", None, None, [saved])
