@@ -342,7 +342,7 @@ def _options_from(manifest: ManifestEvent, base: Options) -> Options:
     )
 
 
-def _bundle_of(manifest: ManifestEvent, personas_dir: Path | None = None) -> Bundle:
+def bundle_of(manifest: ManifestEvent, personas_dir: Path | None = None) -> Bundle:
     """The scenario a recorded run used, with the persona and rubric folders it was started with."""
     o = manifest.options
     return load_bundle(manifest.scenario.path, personas_dir or o.get("personas_dir"), o.get("rubrics_dir"))
@@ -372,7 +372,7 @@ async def resume_run(
     end = recorded.run_end()
     if end is not None and end.status == "completed":
         raise ConfigError(f"run {manifest.run_id} is already completed; use harness fork to branch it")
-    bundle = _bundle_of(manifest, personas_dir)
+    bundle = bundle_of(manifest, personas_dir)
     if sha256_file(bundle.scenario_path) != manifest.scenario.sha256:
         log.warning("%s changed since the run started; resuming with the current file", bundle.scenario_path)
     prompts = Prompts()
@@ -456,7 +456,7 @@ async def fork_run(
     """A counterfactual branch: a new run that replays the parent up to ``at_move`` and goes on from there."""
     parent = Run.load(parent_run, out_root)
     pm = parent.manifest
-    bundle = _bundle_of(pm)
+    bundle = bundle_of(pm)
     played = [i.move for i in parent.injects()]
     if at_move not in played:
         raise ConfigError(f"--at {at_move}: move not played in run {pm.run_id} (played: {', '.join(played)})")

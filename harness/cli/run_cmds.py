@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from harness.backends import backend_from, open_models
 from harness.cli.show import print_run
 from harness.cli.terminal import ProgressDisplay, TerminalSeat
 from harness.context import Options, options_for
 from harness.errors import ConfigError
-from harness.llm.base import ChatModel
 from harness.runner import (
-    Models,
     RunRequest,
     RunResult,
     fork_run,
@@ -26,7 +24,7 @@ from harness.runner import (
     resume_run,
     start_run,
 )
-from harness.schema import BackendInfo, Sampling
+from harness.schema import Sampling
 from harness.transcript import Run
 
 console = Console()
@@ -56,51 +54,6 @@ def _parse_model_for(items: list[str] | None) -> dict[str, str]:
         d, m = item.split("=", 1)
         out[d.strip()] = m.strip()
     return out
-
-
-@contextlib.contextmanager
-def open_models(
-    backend: str | None,
-    base_url: str | None,
-    model: str | None,
-    model_for: dict[str, str],
-    cache: Path | None,
-    log_file: Path | None,
-) -> Iterator[tuple[Models, int | None]]:
-    """Build the default model (+ per-delegation ones); stop embedded servers on the way out."""
-    from harness.llm.client import build_chat_model
-    from harness.llm.config import resolve_backend
-
-    config = resolve_backend(backend, base_url, model)
-    if cache is not None:
-        config = config.model_copy(update={"cache_dir": cache})
-    opened: list[Any] = []
-    try:
-        default = build_chat_model(config, log_file=log_file)
-        opened.append(default)
-        per: dict[str, ChatModel] = {}
-        for d, name in model_for.items():
-            m = build_chat_model(config.model_copy(update={"model": name}), log_file=log_file)
-            opened.append(m)
-            per[d] = m
-        info = BackendInfo(profile=config.profile, base_url=default.base_url, model=default.model)
-        cap = getattr(default, "prompt_cap", None)
-        yield Models(default=default, backend=info, per_delegation=per, per_delegation_names=model_for), cap
-    finally:
-        for m in reversed(opened):
-            with contextlib.suppress(Exception):
-                m.close()
-
-
-def _backend_from(
-    recorded: BackendInfo, backend: str | None, base_url: str | None, model: str | None
-) -> tuple[str | None, str | None, str | None]:
-    """Resume/fork on the run's own backend unless flags say otherwise (embedded restarts its server)."""
-    backend = backend or recorded.profile
-    if backend == recorded.profile and recorded.profile != "embedded":
-        base_url = base_url or recorded.base_url
-        model = model or recorded.model
-    return backend, base_url, model
 
 
 def _options(
@@ -191,7 +144,7 @@ def resume(
     """Continue a run that was killed, lost its backend or waits for a human seat."""
     recorded = Run.load(run_ref, out)
     mf = dict(recorded.manifest.model_for)
-    b, u, m = _backend_from(recorded.manifest.backend, backend, base_url, model)
+    b, u, m = backend_from(recorded.manifest.backend, backend, base_url, model)
     with open_models(b, u, m, mf, cache, recorded.folder / "server.log") as (models, cap):
         opts = _options(max_concurrency, None, cap, False, models.backend.profile)
         human = bool(recorded.manifest.human_seats)
@@ -226,7 +179,7 @@ def fork(
     mf = dict(parent.manifest.model_for)
     run_id = run_id or new_run_id(parent.manifest.scenario.id)
     (out / run_id).mkdir(parents=True, exist_ok=True)
-    b, u, m = _backend_from(parent.manifest.backend, backend, base_url, model)
+    b, u, m = backend_from(parent.manifest.backend, backend, base_url, model)
     with open_models(b, u, m, mf, cache, out / run_id / "server.log") as (models, cap):
         opts = _options(max_concurrency, None, cap, False, models.backend.profile)
         human = bool(parent.manifest.human_seats)
