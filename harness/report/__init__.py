@@ -5,7 +5,8 @@ and whatever ``scores/*.jsonl`` their folders hold and writes the file (default:
 run folder). The page holds the manifest, the transcript with delegation and caucus/plenary views, the
 position cards side by side, divergence heatmaps and stance timelines as inline SVG, evidence quotes
 linked to the utterances they cite, a "where the allies diverged" summary and, for several runs, level
-distributions with bootstrap intervals. Nothing in it loads from the network.
+distributions with bootstrap intervals, and trainers' notes (``annotations.jsonl``). Nothing in it
+loads from the network.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import ValidationError
 from harness.errors import ConfigError, DataError
 from harness.report.analysis import N_BOOT, Analysis, SummaryRow, analyse
 from harness.report.lookup import Lookup, load_lookup
+from harness.report.notes import attach_notes
 from harness.report.render import render_page
 from harness.report.svg import distribution, fmt_level, heatmap, timeline
 from harness.report.transcript_view import Anchors, Citation, UttView, build_run_view, card_axes, slug
@@ -96,6 +98,8 @@ def build_report(runs: list[Run], scores: Mapping[str, list[AxisScore]] | None =
 
     anchors = Anchors(multi)
     views = [build_run_view(run, i, anchors, lookup, colours, axes) for i, run in enumerate(runs)]
+    for rv, run in zip(views, runs, strict=True):
+        attach_notes(rv, run)
     all_utts = [u for rv in views for u in rv.utterances()]
     hrefs = {(rv.index, u.utterance_id): f"#{u.anchor}" for rv in views for u in rv.utterances()}
 
@@ -141,6 +145,7 @@ def build_report(runs: list[Run], scores: Mapping[str, list[AxisScore]] | None =
         "n_boot": N_BOOT,
         "axis_title": lookup.axis_title,
         "pair_label": _pair_label,
+        "has_notes": any(rv.notes for rv in views),
     }
     return render_page(context)
 
