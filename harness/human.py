@@ -130,7 +130,6 @@ def card_form(ctx: RunContext, delegation: str) -> dict[str, Any]:
                 "id": axis,
                 "title": r.title if r else axis,
                 "levels": [[level, text] for level, text in sorted(r.levels.items())] if r else [],
-                "not_addressed": r.not_addressed if r else "",
             }
         )
     head = ctx.bundle.personas.get(ctx.scenario.delegation(delegation).head)

@@ -39,7 +39,7 @@ def _register_all() -> None:
     from harness.cli import data_cmds
 
     data_cmds.register(app)
-    for name in ("llm_cmds", "run_cmds", "eval_cmds", "report_cmds", "batch_cmds"):
+    for name in ("llm_cmds", "run_cmds", "eval_cmds", "report_cmds", "batch_cmds", "serve_cmds"):
         try:
             module = __import__(f"harness.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -150,8 +150,7 @@ def _anchors(axis: dict[str, Any]) -> Text:
     text = Text.assemble((str(axis.get("title", axis.get("id", ""))), "bold"), "\n")
     for level, anchor in axis.get("levels", []):
         text.append(f"  {level} = {anchor}\n")
-    if axis.get("not_addressed"):
-        text.append("  blank = not addressed\n", style="dim")
+    text.append("  blank = not addressed\n", style="dim")
     return text
 
 
