@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,9 @@ from harness.web.registry import Registry, run_status
 from harness.web.seat import AnswerIn, BadAnswer, WebSeat, check_answer, pending_turns
 
 log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 120.0
+"""How long starting a run may take before the page is sent to it anyway."""
 
 Job = Callable[[WebSeat], Coroutine[Any, Any, RunResult]]
 
@@ -143,7 +147,8 @@ class RunManager:
 
     # -- starting and resuming ---------------------------------------------------------------------
     def start(self, spec: StartSpec) -> str:
-        """Check everything a run needs, then start it on its own thread; returns its ref."""
+        """Check everything a run needs, start it on its own thread and return its ref once its
+        transcript exists (an embedded model takes a few seconds to start)."""
         config = resolve_backend(spec.backend, spec.base_url, spec.model)
         if spec.base_url and config.api_key.get_secret_value() != DUMMY_KEY:
             try:
@@ -181,7 +186,12 @@ class RunManager:
                 req.options = options_for(models.backend.profile, model_cap=cap)
                 return await start_run(req, models, human_io=seat, prepared=prepared)
 
-        self._drive(run_id, job, WebSeat())
+        d = self._drive(run_id, job, WebSeat())
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not (folder / TRANSCRIPT_NAME).is_file() and time.monotonic() < deadline:
+            if not d.alive:
+                raise HarnessError(f"run {run_id} did not start: {d.message or d.state}")
+            time.sleep(0.05)
         return run_id
 
     def resume(self, ref: str, answers: dict[str, dict[str, Any]] | None = None) -> None:
@@ -202,13 +212,14 @@ class RunManager:
 
         self._drive(ref, job, WebSeat(answers))
 
-    def _drive(self, ref: str, job: Job, seat: WebSeat) -> None:
+    def _drive(self, ref: str, job: Job, seat: WebSeat) -> Driven:
         d = Driven(ref=ref, seat=seat)
         d.thread = threading.Thread(target=self._main, args=(d, job), name=f"run-{ref}", daemon=True)
         with self._lock:
             self._driven[ref] = d
             self._version += 1
         d.thread.start()
+        return d
 
     def _main(self, d: Driven, job: Job) -> None:
         async def go() -> RunResult:

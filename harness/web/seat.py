@@ -63,7 +63,11 @@ def pending_turns(folder: Path, run_id: str) -> list[dict[str, Any]]:
         log.warning("%s: cannot read checkpoints (%s)", db, exc)
         return []
     try:
-        snap = build_graph(SqliteSaver(conn)).get_state({"configurable": {"thread_id": run_id}})
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'checkpoints'").fetchone() is None:
+            return []  # the run has not checkpointed yet
+        saver = SqliteSaver(conn)
+        saver.is_setup = True  # read only: never create tables or switch the journal mode
+        snap = build_graph(saver).get_state({"configurable": {"thread_id": run_id}})
         return [dict(i.value) for i in snap.interrupts if isinstance(i.value, dict) and "key" in i.value]
     except sqlite3.Error as exc:
         log.warning("%s: cannot read checkpoints (%s)", db, exc)

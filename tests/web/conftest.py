@@ -22,6 +22,7 @@ from harness.runner import RunInterrupted, RunRequest, start_run
 from harness.schema import Sampling
 from harness.testserver import FakeOpenAIServer
 from tests.orchestrator.helpers import ROOT, SMOKE
+from tests.report.conftest import browser, page  # noqa: F401  (headless Chromium fixtures)
 
 SCENARIOS = ROOT / "scenarios"
 CARD = {
@@ -122,6 +123,7 @@ class Room:
         raise RuntimeError("harness serve did not start")
 
     def kill(self) -> None:
+        """SIGKILL: nothing is cleaned up (the run's checkpoints stay as they were)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
