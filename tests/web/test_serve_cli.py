@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +16,8 @@ from typer.testing import CliRunner
 
 from harness.cli import _register_all, app, main
 from harness.cli.serve_cmds import is_loopback
+from harness.testserver import FakeOpenAIServer
+from harness.transcript import Run
 
 
 def test_help_explains_loopback_and_token() -> None:
@@ -44,3 +51,55 @@ def test_allow_remote_generates_and_enforces_a_token(tmp_path: Path, room_factor
     first = httpx.get(f"{room.url}/?token={token.group(1)}", follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"] == "/"
     room.stop()
+
+
+def test_other_commands_do_not_import_fastapi() -> None:
+    code = (
+        "import sys, harness.cli as c; c._register_all(); "
+        "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'harness.web') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_clean_stop_leaves_the_run_resumable(
+    tmp_path: Path, room_factory: Any, fake_server: FakeOpenAIServer
+) -> None:
+    """SIGTERM with a seat waiting and a page following it: the run ends ``interrupted`` and the
+    restarted room offers the same pending turn."""
+    room = room_factory(tmp_path)
+    body = {"scenario": "smoke.yaml", "backend": "compatible", "base_url": fake_server.base_url}
+    body |= {"model": "fake-model", "human": "ROK", "run_id": "web"}
+    assert httpx.post(f"{room.url}/api/runs", json=body, timeout=60).status_code == 201
+
+    def pending() -> list[str]:
+        return [p["key"] for p in httpx.get(f"{room.url}/api/pending/web").json()]
+
+    deadline = time.monotonic() + 30
+    while not pending() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pending() == ["m1/caucus/ROK/r1/rok-mofa"]
+    follower = threading.Thread(target=_follow, args=(f"{room.url}/api/stream/web?seat=ROK",), daemon=True)
+    follower.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    printed = room.stop()
+    assert time.monotonic() - started < 20, printed  # an open live stream does not hold the server
+    end = Run.load(tmp_path / "web").run_end()
+    assert end is not None and end.status == "interrupted"
+    room.start()
+    assert pending() == ["m1/caucus/ROK/r1/rok-mofa"]
+    assert httpx.get(f"{room.url}/api/runs").json()[0]["state"] == "interrupted"
+
+
+def _follow(url: str) -> None:
+    with contextlib.suppress(httpx.HTTPError), httpx.stream("GET", url, timeout=None) as s:
+        for _ in s.iter_lines():
+            pass
+
+
+def test_readme_explains_the_room() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Trainers' web room", 1)[1].split("\n## ", 1)[0]
+    for words in ("`127.0.0.1` (loopback) by default", "--allow-remote", "?token=", "X-Harness-Token", "409"):
+        assert words in section, words
