@@ -120,6 +120,24 @@ def seat_view(
     return view
 
 
+def payload_view(payload: dict[str, Any]) -> dict[str, Any]:
+    """The seat view of an interrupt payload; a run paused by an older version has none (its payload
+    held the model's prompt, which a person is not shown), so a minimal one is made."""
+    view = payload.get("view")
+    if isinstance(view, dict):
+        return view
+    delegation = str(payload.get("delegation", ""))
+    return {
+        "delegation_name": delegation,
+        "speaker_name": str(payload.get("speaker", "")),
+        "speaker_title": "",
+        "brief": "",
+        "task": f"Your turn ({payload.get('phase', 'turn')}).",
+        "inject": None,
+        "sections": [],
+    }
+
+
 def card_form(ctx: RunContext, delegation: str) -> dict[str, Any]:
     """The position card as a person fills it in: each axis with its rubric's anchor per level."""
     axes = []

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from harness.human import blank_allowed, parse_field
+from harness.human import blank_allowed, parse_field, payload_view
 from harness.llm.base import CallUsage
 
 
@@ -114,7 +114,7 @@ class TerminalSeat:
 
     def _header(self, payload: dict[str, Any], what: str) -> None:
         title = f"[bold]Your seat: {payload['delegation']}[/bold] · move {payload['move']} · {what}"
-        self.console.print(Panel(seat_text(payload.get("view", {})), title=title, expand=True))
+        self.console.print(Panel(seat_text(payload_view(payload)), title=title, expand=True))
 
     def _turn(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._header(payload, payload.get("phase", "turn"))
@@ -125,7 +125,7 @@ class TerminalSeat:
 
     def _card(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._header(payload, "position card")
-        axes = {a["id"]: a for a in payload.get("view", {}).get("form", {}).get("axes", [])}
+        axes = {a["id"]: a for a in payload_view(payload).get("form", {}).get("axes", [])}
         card: dict[str, Any] = {}
         for f in payload.get("fields", []):
             name, choices = f["name"], f.get("choices")

@@ -96,7 +96,8 @@ class RunManager:
 
     def state(self, ref: str) -> str:
         """``starting``/``running``/``waiting`` while driven here, else the transcript's status, with
-        ``stopped`` for a run that has no ``run_end`` and is not driven here."""
+        ``unfinished`` for a run that has no ``run_end`` and is not driven here (stopped abruptly, or
+        driven by another process, such as ``harness run`` in a terminal)."""
         d = self.driven(ref)
         if d is not None:
             return "waiting" if d.seat.waiting else d.state
@@ -105,7 +106,7 @@ class RunManager:
                 gone = self._driven.get(ref)
             return "failed" if gone is not None else "unknown"
         status = run_status(self.registry.load(ref))
-        return "stopped" if status == "unfinished" else status
+        return status
 
     def message(self, ref: str) -> str:
         with self._lock:

@@ -23,13 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.cards import to_position_card
 from harness.graph import build_graph
-from harness.human import CardInputError, card_answers
+from harness.human import CardInputError, card_answers, payload_view
 from harness.loaders import Bundle
 from harness.runner import CHECKPOINTS
 
 log = logging.getLogger(__name__)
 
 MAX_TURN_CHARS = 4000
+LEGACY_PROMPT = ("system", "prompt")
+"""Payload fields of runs paused by older versions: the model's prompt, never shown to a person."""
 
 
 class SeatClosed(EOFError):
@@ -68,7 +70,11 @@ def pending_turns(folder: Path, run_id: str) -> list[dict[str, Any]]:
         saver = SqliteSaver(conn)
         saver.is_setup = True  # read only: never create tables or switch the journal mode
         snap = build_graph(saver).get_state({"configurable": {"thread_id": run_id}})
-        return [dict(i.value) for i in snap.interrupts if isinstance(i.value, dict) and "key" in i.value]
+        return [
+            {**{k: v for k, v in i.value.items() if k not in LEGACY_PROMPT}, "view": payload_view(i.value)}
+            for i in snap.interrupts
+            if isinstance(i.value, dict) and "key" in i.value
+        ]
     except sqlite3.Error as exc:
         log.warning("%s: cannot read checkpoints (%s)", db, exc)
         return []
@@ -143,7 +149,7 @@ class WebSeat:
 
 def form_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The card's fields as form rows for a person: questions, a level per axis with its anchors, …"""
-    form = payload.get("view", {}).get("form", {})
+    form = payload_view(payload).get("form", {})
     axes = {a["id"]: a for a in form.get("axes", [])}
     rows: list[dict[str, Any]] = []
     for f in payload.get("fields", []):

@@ -1,4 +1,4 @@
-/* The runs page: start a run, resume a stopped one. */
+/* The runs page: start a run, resume an interrupted one. */
 "use strict";
 
 (() => {
