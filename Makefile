@@ -11,7 +11,7 @@ SCENARIO ?= scenarios/tsd-2016-nk-crisis.yaml
 OUT      ?= transcripts
 
 # llama-cpp-python ships as an sdist; a native build crashes on these CPUs (AMX kernels), so it is
-# compiled once with portable flags into a wheelhouse keyed on version + flags (DESIGN §6).
+# compiled once with portable flags into a wheelhouse keyed on version + flags (docs/backends.md).
 LLAMA_VERSION   := 0.3.36
 SMOLLM_VERSION  := 0.1.2
 ARCH            := $(shell uname -m)

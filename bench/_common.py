@@ -67,9 +67,11 @@ def fake_server(*args: str) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def long_scenario(dest_dir: Path, n_moves: int) -> Path:
-    """The default scenario with ``n_moves`` moves (its moves repeated in order, no branches)."""
-    data = yaml.safe_load(DEFAULT.read_text())
+def long_scenario(dest_dir: Path, n_moves: int, src: Path = DEFAULT) -> Path:
+    """A scenario (default: the default one) with ``n_moves`` moves, its moves repeated in order, no
+    branches, written to ``dest_dir/scenarios/`` (hand-made data for benchmarks and tests: its personas
+    and rubrics come from the bundled defaults)."""
+    data = yaml.safe_load(src.read_text())
     base = data["moves"]
     moves = []
     for i in range(n_moves):

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import get_args
 
 import harness
+from harness import keys
 from harness.errors import DataError, HarnessError
 from harness.schema import (
     BackendInfo,
@@ -255,7 +256,7 @@ def import_record(
     with TranscriptWriter(folder / TRANSCRIPT_NAME) as w:
         w.write(
             ManifestEvent(
-                key="manifest",
+                key=keys.MANIFEST,
                 run_id=run_id,
                 created=utc_now(),
                 harness_version=harness.__version__,
@@ -265,9 +266,9 @@ def import_record(
             )
         )
         for move, (title, inject) in record.moves.items():
-            w.write(InjectEvent(key=f"{move}/inject", move=move, title=title, text=inject))
+            w.write(InjectEvent(key=keys.inject(move), move=move, title=title, text=inject))
             for i, ln in enumerate((x for x in record.lines if x.move == move), start=1):
-                key = f"{move}/{ln.channel}/{ln.delegation or 'control'}/{i:03d}"
+                key = keys.imported(move, ln.channel, ln.delegation, i)
                 w.write(
                     UtteranceEvent(
                         key=key,
@@ -281,5 +282,5 @@ def import_record(
                         text=ln.text,
                     )
                 )
-        w.write(RunEndEvent(key="run_end", status="completed"))
+        w.write(RunEndEvent(key=keys.run_end(1), status="completed"))
     return folder

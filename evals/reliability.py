@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 
 from evals.scorers.base import Scorer
 from evals.scores_io import read_jsonl
+from harness import keys
 from harness.errors import DataError, HarnessError
 from harness.schema import LEVELS, BackendInfo, Level, ManifestEvent, Rubric, ScenarioRef, UtteranceEvent
 from harness.transcript import Run
@@ -129,7 +130,7 @@ def read_gold(path: str | Path) -> list[GoldRow]:
 def gold_run(row: GoldRow, path: str | Path = "gold.jsonl") -> Run:
     """One gold statement as an in-memory one-utterance run (move "gold"), so any scorer can score it."""
     manifest = ManifestEvent(
-        key="manifest",
+        key=keys.MANIFEST,
         run_id=f"gold-{row.id}",
         created="",
         harness_version="",
@@ -138,7 +139,7 @@ def gold_run(row: GoldRow, path: str | Path = "gold.jsonl") -> Run:
         backend=BackendInfo(profile="import"),
     )
     utterance = UtteranceEvent(
-        key=f"gold/{row.id}",
+        key=keys.gold(row.id),
         utterance_id=f"gold/{row.id}",
         move="gold",
         phase="report",

@@ -1,4 +1,4 @@
-"""``AxisScore`` lines on disk: ``<run folder>/scores/<scorer>.jsonl`` (DESIGN §3).
+"""``AxisScore`` lines on disk: ``<run folder>/scores/<scorer>.jsonl`` (docs/contract.md).
 
 Writing replaces the file atomically (a re-score never leaves half a file); reading names the file and
 line of the first bad row as a :class:`~harness.errors.DataError`.

@@ -1,7 +1,7 @@
 """Position cards: the per-move response model the head fills in, and branch evaluation over cards.
 
 The response model is built from the scenario (one required property per set question and per axis,
-levels as enums): a schema with free lists came back valid but empty from small models (DESIGN §6).
+levels as enums): a schema with free lists came back valid but empty from small models (docs/backends.md).
 Only what the delegation must decide is asked; delegation and move are filled in by code.
 """
 

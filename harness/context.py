@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from harness.llm.base import ChatModel, Message, Reply, RunUsage
+from harness import keys
+from harness.llm.base import ChatModel, Message, Reply
 from harness.loaders import Bundle
 from harness.prompts import Prompts
 from harness.schema import ErrorEvent, Move, Persona, Sampling, Scenario, Usage
@@ -50,10 +51,13 @@ def options_for(
     prompt_cap: int | None = None,
     model_cap: int | None = None,
     narrate: bool = False,
+    turn_tokens: int | None = None,
+    card_tokens: int | None = None,
 ) -> Options:
-    """Run options suited to a backend profile; an explicit ``prompt_cap`` wins over every default.
+    """Run options suited to a backend profile; explicit values win over every default.
 
-    The embedded llama.cpp server answers one request at a time (more in flight only queue and time out),
+    The one place run options are made (``harness run``, resume, fork and every batch run call it). The
+    embedded llama.cpp server answers one request at a time (more in flight only queue and time out),
     and on a small CPU prompt processing dominates (~200 tokens/s on 2 cores): embedded runs keep prompts
     and turns short so the default scenario takes minutes, not an hour.
     """
@@ -66,6 +70,10 @@ def options_for(
         opts.prompt_cap = prompt_cap
     elif model_cap is not None:
         opts.prompt_cap = min(opts.prompt_cap, int(model_cap))
+    if turn_tokens is not None:
+        opts.turn_tokens = turn_tokens
+    if card_tokens is not None:
+        opts.card_tokens = card_tokens
     return opts
 
 
@@ -82,7 +90,6 @@ class RunContext:
     options: Options = field(default_factory=Options)
     overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # move id -> {inject|consequences}
     progress: ProgressHook | None = None
-    usage: RunUsage = field(default_factory=RunUsage)
     _limiter: asyncio.Semaphore | None = None
 
     # -- data views ----------------------------------------------------------------------------
@@ -134,7 +141,6 @@ class RunContext:
                 seed=self.call_seed(key),
                 max_tokens=max_tokens,
             )
-        self.usage.add(reply.usage)
         self.emit("call_end", key=key, usage=reply.usage)
         return reply
 
@@ -150,7 +156,7 @@ class RunContext:
 
     def record_error(self, key: str, move: str | None, where: str, kind: str, message: str) -> None:
         log.warning("%s: %s: %s", where, kind, message)
-        self.writer.write(ErrorEvent(key=f"{key}/error", move=move, where=where, kind=kind, message=message))
+        self.writer.write(ErrorEvent(key=keys.error(key), move=move, where=where, kind=kind, message=message))
         self.emit("error", key=key, kind=kind)
 
     def emit(self, what: str, **info: Any) -> None:

@@ -1,4 +1,4 @@
-"""The exercise loop of DESIGN §2 as a LangGraph graph.
+"""The exercise loop (docs/design.md) as a LangGraph graph.
 
     open_move ─▶ breakout×N ─▶ caucus_done ─▶ report×N ─▶ reports_done ─┐
         ▲                                                                │ (plenary rounds left?)

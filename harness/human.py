@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from langgraph.types import interrupt
 from pydantic import BaseModel
 
-from harness import views
+from harness import keys, views
 
 if TYPE_CHECKING:
     from harness.context import RunContext
@@ -110,10 +110,10 @@ def seat_view(
     if plenary:
         sections.append({"title": "Plenary so far", "lines": plenary})
     if phase == "question" and to:
-        said = views.text_of(ctx, f"{move}/plenary/{to}/report") or "(no report was given)"
+        said = views.text_of(ctx, keys.report(move, to)) or "(no report was given)"
         sections.append({"title": f"{views.delegation_name(ctx, to)} reported", "lines": [said]})
     if phase == "answer" and to:
-        said = views.text_of(ctx, f"{move}/plenary/{to}/r{rnd}/question")
+        said = views.text_of(ctx, keys.question(move, to, rnd))
         sections.append({"title": f"{views.delegation_name(ctx, to)} asks you", "lines": [said]})
     if phase == "card":
         view["form"] = card_form(ctx, delegation)

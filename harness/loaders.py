@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from harness import datapaths
+from harness.datapaths import DataPaths
 from harness.errors import DataError
 from harness.schema import DATA_MODELS, LocatedValueError, Persona, Rubric, Scenario
 
@@ -204,14 +206,15 @@ def load_rubrics(folder: str | Path) -> dict[str, Rubric]:
     return {r.axis: r for r in (load_rubric(f) for f in _yaml_files(Path(folder)))}
 
 
-def detect_kind(path: Path) -> str | None:
-    """``persona`` / ``scenario`` / ``rubric`` from the schema header, else from the folder name."""
+def detect_kind(path: Path, kinds: Iterable[str] = DATA_MODELS) -> str | None:
+    """``persona`` / ``scenario`` / ``rubric`` (or one of ``kinds``) from the schema header, else from the
+    folder name."""
     try:
         first = path.read_text(encoding="utf-8").splitlines()[:1]
     except (OSError, UnicodeDecodeError):
         first = []
     if first and first[0].startswith(SCHEMA_HEADER):
-        for kind in DATA_MODELS:
+        for kind in kinds:
             if f"{kind}.schema.json" in first[0]:
                 return kind
     parents = {p.name for p in path.parents}
@@ -231,25 +234,22 @@ def detect_kind(path: Path) -> str | None:
 
 @dataclass
 class Bundle:
-    """A scenario, the personas it names and the rubrics of its axes, cross-checked."""
+    """A scenario, the personas it names and the rubrics of its axes, cross-checked, and where they came
+    from (``paths``: the search path of each kind, see :mod:`harness.datapaths`)."""
 
     scenario: Scenario
     scenario_path: Path
     personas: dict[str, Persona]
     rubrics: dict[str, Rubric]
+    paths: DataPaths
     persona_paths: dict[str, Path] = field(default_factory=dict)
+    rubric_paths: dict[str, Path] = field(default_factory=dict)
 
     def persona_hashes(self) -> dict[str, str]:
         return {pid: sha256_file(p) for pid, p in sorted(self.persona_paths.items())}
 
-
-def default_dirs(scenario_path: Path) -> tuple[Path, Path]:
-    """Where a scenario's personas and rubrics live by default: beside its ``scenarios/`` folder."""
-    root = scenario_path.resolve().parent.parent
-    rubrics = root / "evals" / "rubrics"
-    if not rubrics.is_dir() and (root / "rubrics").is_dir():
-        rubrics = root / "rubrics"
-    return root / "personas", rubrics
+    def rubric_hashes(self) -> dict[str, str]:
+        return {axis: sha256_file(p) for axis, p in sorted(self.rubric_paths.items())}
 
 
 def check_references(
@@ -309,28 +309,34 @@ def load_bundle(
     scenario_path: str | Path,
     personas_dir: str | Path | None = None,
     rubrics_dir: str | Path | None = None,
+    prompts_dir: str | Path | None = None,
+    *,
+    paths: DataPaths | None = None,
 ) -> Bundle:
+    """A scenario with its personas and rubrics, looked up along its search paths (or ``paths``)."""
     sp = Path(scenario_path)
     scenario = load_scenario(sp)
-    d_personas, d_rubrics = default_dirs(sp)
-    pdir = Path(personas_dir) if personas_dir else d_personas
-    rdir = Path(rubrics_dir) if rubrics_dir else d_rubrics
+    if paths is None:
+        given = {"personas": personas_dir, "rubrics": rubrics_dir, "prompts": prompts_dir}
+        paths = datapaths.resolve(sp, scenario, explicit={k: Path(v) for k, v in given.items() if v})
     persona_paths: dict[str, Path] = {}
     personas: dict[str, Persona] = {}
     for pid in scenario.persona_ids():
-        f = pdir / f"{pid}.yaml"
-        if f.exists():
+        f = paths.personas.find(pid)
+        if f is not None:
             personas[pid] = load_persona(f)
             persona_paths[pid] = f
+    rubric_paths: dict[str, Path] = {}
     rubrics: dict[str, Rubric] = {}
     for axis in scenario.axes:
-        f = rdir / f"{axis}.yaml"
-        if f.exists():
+        f = paths.rubrics.find(axis)
+        if f is not None:
             rubrics[axis] = load_rubric(f)
+            rubric_paths[axis] = f
     errors = check_references(scenario, sp, personas, rubrics)
     if errors:
         raise errors[0]
-    return Bundle(scenario, sp, personas, rubrics, persona_paths)
+    return Bundle(scenario, sp, personas, rubrics, paths, persona_paths, rubric_paths)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -338,10 +344,11 @@ def load_bundle(
 # ------------------------------------------------------------------------------------------------
 
 
-def json_schemas() -> dict[str, str]:
-    """``{kind: schema JSON text}`` for every data file kind."""
+def json_schemas(models: Mapping[str, type[BaseModel]] | None = None) -> dict[str, str]:
+    """``{kind: schema JSON text}`` for every data file kind (``models``: kind → model, default
+    :data:`~harness.schema.DATA_MODELS`)."""
     out = {}
-    for kind, model in DATA_MODELS.items():
+    for kind, model in (models or DATA_MODELS).items():
         schema = model.model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         out[kind] = json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -13,7 +13,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from harness import views
+from harness import keys, views
 from harness.cards import card_model, next_move_id, to_position_card
 from harness.context import RunContext
 from harness.human import ask, card_fields, seat_view, turn_payload
@@ -60,7 +60,7 @@ async def _speak(
     recorded = ctx.writer.get(key)
     if isinstance(recorded, UtteranceEvent):
         return recorded
-    if f"{key}/error" in ctx.writer:
+    if keys.error(key) in ctx.writer:
         return None
     common: dict[str, Any] = {
         "key": key,
@@ -141,7 +141,7 @@ async def open_move(state: ExerciseState, runtime: Runtime[RunContext]) -> dict[
     move = ctx.move(move_id)
     ctx.writer.write(
         InjectEvent(
-            key=f"{move.id}/inject",
+            key=keys.inject(move.id),
             move=move.id,
             title=move.title,
             text=move.inject,
@@ -160,8 +160,8 @@ async def breakout(task: Task, runtime: Runtime[RunContext]) -> dict[str, Any]:
     speakers = [m for m in d.members if m != d.head] + [d.head]
     for rnd in range(1, move.caucus_rounds + 1):
         for pid in speakers:
-            key = f"{move.id}/caucus/{d.id}/r{rnd}/{pid}"
-            if key in ctx.writer or f"{key}/error" in ctx.writer:
+            key = keys.caucus(move.id, d.id, rnd, pid)
+            if key in ctx.writer or keys.error(key) in ctx.writer:
                 continue
             await _speak(
                 ctx,
@@ -175,15 +175,15 @@ async def breakout(task: Task, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 rnd=rnd,
             )
     card = await _position_card(ctx, move.id, d.id)
-    return {"cards": {f"{move.id}/{d.id}": card.model_dump()}} if card else {}
+    return {"cards": {keys.card_state(move.id, d.id): card.model_dump()}} if card else {}
 
 
 async def _position_card(ctx: RunContext, move_id: str, delegation: str) -> PositionCard | None:
-    key = f"{move_id}/card/{delegation}"
+    key = keys.card(move_id, delegation)
     recorded = ctx.writer.get(key)
     if isinstance(recorded, PositionCardEvent):
         return recorded.card
-    if f"{key}/error" in ctx.writer:
+    if keys.error(key) in ctx.writer:
         return None
     move = ctx.move(move_id)
     model = card_model(ctx.scenario, move, delegation, ctx.bundle.rubrics)
@@ -222,7 +222,7 @@ async def report(task: Task, runtime: Runtime[RunContext]) -> dict[str, Any]:
     d = task["delegation"]
     await _speak(
         ctx,
-        key=f"{move.id}/plenary/{d}/report",
+        key=keys.report(move.id, d),
         move=move.id,
         phase="report",
         channel="plenary",
@@ -240,10 +240,10 @@ async def question(task: Task, runtime: Runtime[RunContext]) -> dict[str, Any]:
     target = target_of(ctx, d, rnd)
     if target is None:
         return {}
-    target_report = views.text_of(ctx, f"{move.id}/plenary/{target}/report") or "(no report was given)"
+    target_report = views.text_of(ctx, keys.report(move.id, target)) or "(no report was given)"
     await _speak(
         ctx,
-        key=f"{move.id}/plenary/{d}/r{rnd}/question",
+        key=keys.question(move.id, d, rnd),
         move=move.id,
         phase="question",
         channel="plenary",
@@ -263,12 +263,12 @@ async def answer(task: Task, runtime: Runtime[RunContext]) -> dict[str, Any]:
     asker = asker_of(ctx, d, rnd)
     if asker is None:
         return {}
-    asked = views.text_of(ctx, f"{move.id}/plenary/{asker}/r{rnd}/question")
+    asked = views.text_of(ctx, keys.question(move.id, asker, rnd))
     if not asked:
         return {}
     await _speak(
         ctx,
-        key=f"{move.id}/plenary/{d}/r{rnd}/answer",
+        key=keys.answer(move.id, d, rnd),
         move=move.id,
         phase="answer",
         channel="plenary",
@@ -287,7 +287,7 @@ async def adjudicate(state: ExerciseState, runtime: Runtime[RunContext]) -> dict
     move_id = state.get("move")
     assert move_id is not None
     move = ctx.move(move_id)
-    key = f"{move.id}/adjudication"
+    key = keys.adjudication(move.id)
     recorded = ctx.writer.get(key)
     if isinstance(recorded, AdjudicationEvent):
         return {"played": [move.id], "move": recorded.next_move}
@@ -296,7 +296,7 @@ async def adjudicate(state: ExerciseState, runtime: Runtime[RunContext]) -> dict
     if ctx.options.narrate:
         narration = await _speak(
             ctx,
-            key=f"{move.id}/control/narration",
+            key=keys.narration(move.id),
             move=move.id,
             phase="control",
             channel="plenary",
@@ -306,9 +306,9 @@ async def adjudicate(state: ExerciseState, runtime: Runtime[RunContext]) -> dict
         )
     all_cards = state.get("cards", {})
     cards = {
-        d.id: PositionCard.model_validate(all_cards[f"{move.id}/{d.id}"])
+        d.id: PositionCard.model_validate(all_cards[keys.card_state(move.id, d.id)])
         for d in ctx.scenario.delegations
-        if f"{move.id}/{d.id}" in all_cards
+        if keys.card_state(move.id, d.id) in all_cards
     }
     nxt = next_move_id(ctx.scenario, move, cards)
     played = [*state.get("played", []), move.id]
@@ -332,8 +332,8 @@ async def hotwash(task: Task, runtime: Runtime[RunContext]) -> dict[str, Any]:
     d = task["delegation"]
     await _speak(
         ctx,
-        key=f"hotwash/{d}",
-        move="hotwash",
+        key=keys.hotwash(d),
+        move=keys.HOTWASH_MOVE,
         phase="hotwash",
         channel="plenary",
         delegation=d,

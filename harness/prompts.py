@@ -1,13 +1,15 @@
-"""Prompt templates: files in ``prompts/`` rendered with Jinja2 and strict undefined variables.
+"""Prompt templates: ``<name>.md`` files rendered with Jinja2 and strict undefined variables.
 
-A template is ``prompts/<name>.md``. Rendering a variable the caller did not pass is an error
-(:class:`~harness.errors.TemplateError`), never a silent blank. ``hashes()`` gives the sha256 of each
-template for the run manifest.
+Templates are looked up along a search path (first folder first, see :mod:`harness.datapaths`), so a
+workspace can override one template and inherit the rest from the bundled defaults. Rendering a
+variable the caller did not pass is an error (:class:`~harness.errors.TemplateError`), never a silent
+blank. ``hashes()`` gives the sha256 of each template in effect, for the run manifest.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,17 +17,21 @@ from typing import Any
 import jinja2
 
 from harness.errors import TemplateError
-
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "prompts"
+from harness.resources import bundled
 
 
 class Prompts:
-    def __init__(self, folder: str | Path | None = None) -> None:
-        self.folder = Path(folder) if folder else DEFAULT_DIR
-        if not self.folder.is_dir():
-            raise TemplateError(f"{self.folder}: prompt folder not found")
+    def __init__(self, folders: str | Path | Sequence[str | Path] | None = None) -> None:
+        if folders is None:
+            folders = [bundled("prompts")]
+        elif isinstance(folders, str | Path):
+            folders = [folders]
+        self.folders = [Path(f) for f in folders]
+        for folder in self.folders:
+            if not folder.is_dir():
+                raise TemplateError(f"{folder}: prompt folder not found")
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(self.folder)),
+            loader=jinja2.FileSystemLoader([str(f) for f in self.folders]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=False,
@@ -33,8 +39,21 @@ class Prompts:
             lstrip_blocks=True,
         )
 
+    @property
+    def folder(self) -> Path:
+        """The first folder searched (where a template of the run's own would be)."""
+        return self.folders[0]
+
+    def files(self) -> dict[str, Path]:
+        """Template name → the file in effect (the first folder that has it)."""
+        found: dict[str, Path] = {}
+        for folder in self.folders:
+            for p in sorted(folder.glob("*.md")):
+                found.setdefault(p.stem, p)
+        return dict(sorted(found.items()))
+
     def names(self) -> list[str]:
-        return sorted(p.stem for p in self.folder.glob("*.md"))
+        return list(self.files())
 
     def render(self, name: str, **variables: Any) -> str:
         try:
@@ -43,14 +62,15 @@ class Prompts:
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"{self.folder / (name + '.md')}: prompt template not found") from exc
         except jinja2.UndefinedError as exc:
-            raise TemplateError(f"{self.folder / (name + '.md')}: {exc.message}") from exc
+            where = self.files().get(name, self.folder / f"{name}.md")
+            raise TemplateError(f"{where}: {exc.message}") from exc
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"{exc.filename or name}:{exc.lineno}: template syntax: {exc.message}"
             ) from exc
 
     def hashes(self) -> dict[str, str]:
-        return {p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(self.folder.glob("*.md"))}
+        return {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in self.files().items()}
 
 
 @lru_cache(maxsize=8)

@@ -1,4 +1,4 @@
-"""Run, resume and fork exercises around the compiled graph; one run folder per run (DESIGN §3).
+"""Run, resume and fork exercises around the compiled graph; one run folder per run (docs/contract.md).
 
 The transcript is written as events happen; LangGraph state is checkpointed per run in
 ``checkpoints.sqlite`` (thread id = run id). An unreachable backend ends the run cleanly with
@@ -22,19 +22,20 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
 
 import harness
+from harness import keys
 from harness.context import Options, ProgressHook, RunContext
 from harness.errors import ConfigError, HarnessError
 from harness.graph import build_graph
-from harness.llm.base import BackendRequestError, BackendUnavailable, ChatModel, LLMError
+from harness.llm.base import BackendRequestError, BackendUnavailable, LLMError
 from harness.loaders import Bundle, load_bundle, sha256_file
+from harness.opening import Models
 from harness.prompts import Prompts
+from harness.recorded import bundle_of
 from harness.schema import (
-    BackendInfo,
     ErrorEvent,
     EventBase,
     ManifestEvent,
     Parent,
-    PositionCardEvent,
     ResumeEvent,
     RunEndEvent,
     Sampling,
@@ -55,14 +56,6 @@ class RunInterrupted(HarnessError):
     """The run stopped before the end (backend down, Ctrl-C, human left); it can be resumed."""
 
     exit_code = 3
-
-
-@dataclass
-class Models:
-    default: ChatModel
-    backend: BackendInfo
-    per_delegation: dict[str, ChatModel] = field(default_factory=dict)
-    per_delegation_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,7 +121,7 @@ def _check_seats(bundle: Bundle, seats: list[str], model_for: dict[str, Any]) ->
 _WAITING = object()
 
 
-async def _execute(
+async def execute(
     ctx: RunContext,
     first_input: Any,
     human_io: HumanIO | None,
@@ -167,7 +160,9 @@ async def _execute(
     except (BackendUnavailable, BackendRequestError) as exc:
         status = "interrupted"
         ctx.writer.write(
-            ErrorEvent(key=f"backend/{attempt}", where="backend", kind=type(exc).__name__, message=str(exc))
+            ErrorEvent(
+                key=keys.backend_error(attempt), where="backend", kind=type(exc).__name__, message=str(exc)
+            )
         )
         failure = RunInterrupted(f"{exc} — the run is saved; continue with: harness resume {ctx.run_id}")
     except (KeyboardInterrupt, EOFError, asyncio.CancelledError):
@@ -176,18 +171,18 @@ async def _execute(
     except LLMError as exc:
         status = "failed"
         ctx.writer.write(
-            ErrorEvent(key=f"failure/{attempt}", where="run", kind=type(exc).__name__, message=str(exc))
+            ErrorEvent(key=keys.failure(attempt), where="run", kind=type(exc).__name__, message=str(exc))
         )
         failure = exc
     except HarnessError as exc:
         status = "failed"
         ctx.writer.write(
-            ErrorEvent(key=f"failure/{attempt}", where="run", kind=type(exc).__name__, message=str(exc))
+            ErrorEvent(key=keys.failure(attempt), where="run", kind=type(exc).__name__, message=str(exc))
         )
         failure = exc
     wall = prior_wall + time.monotonic() - started
     totals = totals_from(ctx.writer.events(), wall)
-    ctx.writer.write(RunEndEvent(key=f"run_end/{attempt}", status=status, totals=totals))
+    ctx.writer.write(RunEndEvent(key=keys.run_end(attempt), status=status, totals=totals))
     ctx.writer.close()
     ctx.emit("done", status=status)
     if failure is not None:
@@ -209,7 +204,7 @@ def _answer_pending(interrupts: Any, human_io: HumanIO | None) -> Any:
     return Command(resume=resume)
 
 
-def _context(
+def make_context(
     run_id: str,
     bundle: Bundle,
     writer: TranscriptWriter,
@@ -236,7 +231,7 @@ def _context(
     )
 
 
-def _manifest(
+def manifest_for(
     run_id: str,
     bundle: Bundle,
     prompts: Prompts,
@@ -246,11 +241,11 @@ def _manifest(
     options: Options,
     parent: Parent | None = None,
     overrides: dict[str, Any] | None = None,
-    data_dirs: dict[str, str] | None = None,
 ) -> ManifestEvent:
+    """Line 1 of a transcript: what the run is made of (every data file by hash, where each was found)."""
     sp = bundle.scenario_path
     return ManifestEvent(
-        key="manifest",
+        key=keys.MANIFEST,
         run_id=run_id,
         created=utc_now(),
         harness_version=harness.__version__,
@@ -264,6 +259,8 @@ def _manifest(
         ),
         personas=bundle.persona_hashes(),
         prompts=prompts.hashes(),
+        rubrics=bundle.rubric_hashes(),
+        data_paths=bundle.paths.recorded(),
         backend=models.backend,
         sampling=sampling,
         parent=parent,
@@ -275,7 +272,6 @@ def _manifest(
             "prompt_cap": options.prompt_cap,
             "turn_tokens": options.turn_tokens,
             "card_tokens": options.card_tokens,
-            **(data_dirs or {}),  # personas_dir / rubrics_dir when not the defaults (resume needs them)
         },
     )
 
@@ -300,7 +296,7 @@ class RunRequest:
 
 def prepare_run(req: RunRequest) -> tuple[Bundle, str, Path]:
     """Load and check everything before any model is started; return bundle, run id and folder."""
-    bundle = load_bundle(req.scenario, req.personas_dir, req.rubrics_dir)
+    bundle = load_bundle(req.scenario, req.personas_dir, req.rubrics_dir, req.prompts_dir)
     run_id = req.run_id or new_run_id(bundle.scenario.id)
     folder = req.out_root / run_id
     if (folder / TRANSCRIPT_NAME).exists():
@@ -318,20 +314,17 @@ async def start_run(
 ) -> RunResult:
     bundle, run_id, folder = prepared or prepare_run(req)
     _check_seats(bundle, req.human_seats, models.per_delegation)
-    prompts = Prompts(req.prompts_dir)
+    prompts = Prompts(bundle.paths.prompts.folders)
     writer = TranscriptWriter(folder / TRANSCRIPT_NAME)
-    dirs = {k: str(v) for k, v in (("personas_dir", req.personas_dir), ("rubrics_dir", req.rubrics_dir)) if v}
-    writer.write(
-        _manifest(run_id, bundle, prompts, models, req.sampling, req.human_seats, req.options, data_dirs=dirs)
-    )
-    ctx = _context(
+    writer.write(manifest_for(run_id, bundle, prompts, models, req.sampling, req.human_seats, req.options))
+    ctx = make_context(
         run_id, bundle, writer, prompts, models, req.sampling, req.human_seats, req.options, {}, progress
     )
-    first = {"move": bundle.scenario.moves[0].id, "played": [], "cards": {}, "plenary_round": 0}
-    return await _execute(ctx, first, human_io, attempt=1, prior_wall=0.0)
+    return await execute(ctx, first_state(bundle), human_io, attempt=1, prior_wall=0.0)
 
 
-def _options_from(manifest: ManifestEvent, base: Options) -> Options:
+def options_from(manifest: ManifestEvent, base: Options) -> Options:
+    """The recorded options that shape the transcript; concurrency from ``base`` (this invocation)."""
     o = manifest.options
     return Options(
         max_concurrency=base.max_concurrency,
@@ -342,18 +335,12 @@ def _options_from(manifest: ManifestEvent, base: Options) -> Options:
     )
 
 
-def bundle_of(manifest: ManifestEvent, personas_dir: Path | None = None) -> Bundle:
-    """The scenario a recorded run used, with the persona and rubric folders it was started with."""
-    o = manifest.options
-    return load_bundle(manifest.scenario.path, personas_dir or o.get("personas_dir"), o.get("rubrics_dir"))
-
-
-def _dirs_of(manifest: ManifestEvent) -> dict[str, str]:
-    return {k: str(manifest.options[k]) for k in ("personas_dir", "rubrics_dir") if manifest.options.get(k)}
-
-
-def _move_overrides(manifest: ManifestEvent) -> dict[str, dict[str, str]]:
+def move_overrides(manifest: ManifestEvent) -> dict[str, dict[str, str]]:
     return {k: dict(v) for k, v in manifest.overrides.get("moves", {}).items()}
+
+
+def first_state(bundle: Bundle) -> dict[str, Any]:
+    return {"move": bundle.scenario.moves[0].id, "played": [], "cards": {}, "plenary_round": 0}
 
 
 async def resume_run(
@@ -364,23 +351,20 @@ async def resume_run(
     options: Options | None = None,
     human_io: HumanIO | None = None,
     progress: ProgressHook | None = None,
-    personas_dir: Path | None = None,
 ) -> RunResult:
-    """Continue a run (persona and rubric folders from the manifest unless ``personas_dir`` is given)."""
+    """Continue a run with the scenario, data folders and options its manifest recorded."""
     recorded = Run.load(run, out_root)
     manifest = recorded.manifest
     end = recorded.run_end()
     if end is not None and end.status == "completed":
         raise ConfigError(f"run {manifest.run_id} is already completed; use harness fork to branch it")
-    bundle = bundle_of(manifest, personas_dir)
-    if sha256_file(bundle.scenario_path) != manifest.scenario.sha256:
-        log.warning("%s changed since the run started; resuming with the current file", bundle.scenario_path)
-    prompts = Prompts()
+    bundle = bundle_of(manifest)
+    prompts = Prompts(bundle.paths.prompts.folders)
     writer = TranscriptWriter(recorded.path)
     attempt = sum(1 for e in writer.events() if isinstance(e, ResumeEvent)) + 2
-    writer.write(ResumeEvent(key=f"resume/{attempt - 1}", at_seq=writer.next_seq, backend=models.backend))
+    writer.write(ResumeEvent(key=keys.resume(attempt - 1), at_seq=writer.next_seq, backend=models.backend))
     prior_wall = end.totals.wall_s if end is not None else 0.0
-    ctx = _context(
+    ctx = make_context(
         manifest.run_id,
         bundle,
         writer,
@@ -388,137 +372,12 @@ async def resume_run(
         models,
         manifest.sampling,
         manifest.human_seats,
-        _options_from(manifest, options or Options()),
-        _move_overrides(manifest),
+        options_from(manifest, options or Options()),
+        move_overrides(manifest),
         progress,
     )
     async with AsyncSqliteSaver.from_conn_string(str(writer.path.parent / CHECKPOINTS)) as saver:
         snap = await build_graph(saver).aget_state({"configurable": {"thread_id": manifest.run_id}})
-    first: Any = None
-    if not snap.values:  # crashed before the first checkpoint: start over, the transcript is reused
-        first = {"move": bundle.scenario.moves[0].id, "played": [], "cards": {}, "plenary_round": 0}
-    return await _execute(ctx, first, human_io, attempt=attempt, prior_wall=prior_wall)
-
-
-FORK_SAMPLING = {"seed": int, "temperature": float, "max_tokens": int}
-
-
-def parse_sets(
-    sets: list[str], at_move: str
-) -> tuple[dict[str, Any], dict[str, dict[str, str]], bool | None]:
-    """``--set KEY=VALUE`` → sampling changes, per-move text overrides, narrate."""
-    sampling: dict[str, Any] = {}
-    moves: dict[str, dict[str, str]] = {}
-    narrate: bool | None = None
-    for item in sets:
-        if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
-        key, value = item.split("=", 1)
-        key = key.strip()
-        if key in FORK_SAMPLING:
-            try:
-                sampling[key] = FORK_SAMPLING[key](value)
-            except ValueError as exc:
-                raise ConfigError(
-                    f"--set {key}: {value!r} is not a valid {FORK_SAMPLING[key].__name__}"
-                ) from exc
-        elif key in ("inject", "consequences"):
-            moves.setdefault(at_move, {})[key] = value
-        elif (
-            key.startswith("moves.")
-            and key.count(".") == 2
-            and key.split(".")[2] in ("inject", "consequences")
-        ):
-            _, mid, fld = key.split(".")
-            moves.setdefault(mid, {})[fld] = value
-        elif key == "narrate":
-            narrate = value.lower() in ("1", "true", "yes", "on")
-        else:
-            raise ConfigError(
-                f"--set {key}: unknown key (use seed, temperature, max_tokens, inject, consequences, "
-                "moves.<id>.inject, moves.<id>.consequences or narrate)"
-            )
-    return sampling, moves, narrate
-
-
-async def fork_run(
-    parent_run: str | Path,
-    at_move: str,
-    models: Models,
-    *,
-    sets: list[str] | None = None,
-    out_root: Path = Path("transcripts"),
-    run_id: str | None = None,
-    options: Options | None = None,
-    human_io: HumanIO | None = None,
-    progress: ProgressHook | None = None,
-) -> RunResult:
-    """A counterfactual branch: a new run that replays the parent up to ``at_move`` and goes on from there."""
-    parent = Run.load(parent_run, out_root)
-    pm = parent.manifest
-    bundle = bundle_of(pm)
-    played = [i.move for i in parent.injects()]
-    if at_move not in played:
-        raise ConfigError(f"--at {at_move}: move not played in run {pm.run_id} (played: {', '.join(played)})")
-    sampling_patch, move_patch, narrate = parse_sets(sets or [], at_move)
-    for mid in move_patch:
-        try:
-            bundle.scenario.move(mid)
-        except KeyError as exc:
-            raise ConfigError(f"--set moves.{mid}: no such move") from exc
-    before = played[: played.index(at_move)]
-    state = await _fork_state(parent, at_move, before)
-    sampling = pm.sampling.model_copy(update=sampling_patch)
-    opts = _options_from(pm, options or Options())
-    if narrate is not None:
-        opts.narrate = narrate
-    merged_moves = {**_move_overrides(pm), **move_patch}
-    new_id = run_id or new_run_id(bundle.scenario.id)
-    folder = out_root / new_id
-    if (folder / TRANSCRIPT_NAME).exists():
-        raise ConfigError(f"run {new_id} already exists in {out_root}")
-    prompts = Prompts()
-    writer = TranscriptWriter(folder / TRANSCRIPT_NAME)
-    overrides: dict[str, Any] = {"sets": list(sets or []), "moves": merged_moves}
-    writer.write(
-        _manifest(
-            new_id,
-            bundle,
-            prompts,
-            models,
-            sampling,
-            pm.human_seats,
-            opts,
-            Parent(run_id=pm.run_id, move=at_move),
-            overrides,
-            data_dirs=_dirs_of(pm),
-        )
-    )
-    for e in parent.events:  # the shared history, same keys, new sequence numbers
-        move = getattr(e, "move", None)
-        if move in before and not isinstance(e, ManifestEvent | ResumeEvent | RunEndEvent):
-            writer.write(e.model_copy(update={"seq": 0}))
-    ctx = _context(
-        new_id, bundle, writer, prompts, models, sampling, pm.human_seats, opts, merged_moves, progress
-    )
-    return await _execute(ctx, state, human_io, attempt=1, prior_wall=0.0)
-
-
-async def _fork_state(parent: Run, at_move: str, before: list[str]) -> dict[str, Any]:
-    """The parent's checkpointed state at the start of ``at_move``, or one rebuilt from its transcript."""
-    db = parent.folder / CHECKPOINTS
-    if db.exists():
-        async with AsyncSqliteSaver.from_conn_string(str(db)) as saver:
-            graph = build_graph(saver)
-            config = {"configurable": {"thread_id": parent.run_id}}
-            async for snap in graph.aget_state_history(config):
-                if snap.values.get("move") == at_move and snap.next == ("open_move",):
-                    values = dict(snap.values)
-                    values["plenary_round"] = 0
-                    return values
-    cards = {
-        f"{e.move}/{e.delegation}": e.card.model_dump()
-        for e in parent.events
-        if isinstance(e, PositionCardEvent) and e.move in before
-    }
-    return {"move": at_move, "played": list(before), "cards": cards, "plenary_round": 0}
+    # crashed before the first checkpoint: start over (the transcript's turns are reused, not redone)
+    first: Any = None if snap.values else first_state(bundle)
+    return await execute(ctx, first, human_io, attempt=attempt, prior_wall=prior_wall)

@@ -1,6 +1,6 @@
-"""The pydantic contract of DESIGN §3: data files, transcript events and scores.
+"""The pydantic contract (docs/contract.md): data files, transcript events and scores.
 
-Field names are the ones DESIGN §3 fixes; every model forbids unknown fields so a typo in a YAML file is
+Field names are the ones the contract fixes; every model forbids unknown fields so a typo in a YAML file is
 an error, not a silently ignored key. Nothing here knows which delegations or axes exist: those come from
 the data.
 """
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 FORMAT_VERSION = 1
 
 Level = Literal[0, 1, 2, 3, 4]
-"""An ordinal level on an anchored 0–4 axis (DESIGN §4). ``None`` means "not addressed"."""
+"""An ordinal level on an anchored 0–4 axis (evals/rubrics/). ``None`` means "not addressed"."""
 
 LEVELS: tuple[int, ...] = (0, 1, 2, 3, 4)
 
@@ -118,6 +118,15 @@ class Move(Strict):
     branches: list[Branch] = Field(default_factory=list)
 
 
+class DataFolders(Strict):
+    """Where a scenario's own data lives, relative to the scenario file (each folder is searched first,
+    then the conventional folders beside the scenario, then the bundled defaults)."""
+
+    personas: str | None = Field(default=None, description="persona folder")
+    rubrics: str | None = Field(default=None, description="rubric folder")
+    prompts: str | None = Field(default=None, description="prompt template folder")
+
+
 class Scenario(Strict):
     id: Ident
     version: str = Field(min_length=1)
@@ -129,6 +138,7 @@ class Scenario(Strict):
     axes: list[Ident] = Field(default_factory=list)
     moves: list[Move] = Field(min_length=1)
     sources: list[str] = Field(default_factory=list)
+    data: DataFolders | None = Field(default=None, description="the scenario's own data folders")
 
     @field_validator("version", mode="before")
     @classmethod
@@ -292,6 +302,11 @@ class ManifestEvent(EventBase):
     scenario: ScenarioRef
     personas: dict[str, str] = Field(default_factory=dict)
     prompts: dict[str, str] = Field(default_factory=dict)
+    rubrics: dict[str, str] = Field(default_factory=dict, description="axis -> sha256 of its rubric file")
+    data_paths: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="personas/rubrics/prompts -> folders searched, first first ('<bundled>': the defaults)",
+    )
     backend: BackendInfo
     sampling: Sampling = Field(default_factory=Sampling)
     parent: Parent | None = None

@@ -1,11 +1,11 @@
-"""Append-only JSONL transcript writer and reader (DESIGN §3).
+"""Append-only JSONL transcript writer and reader (docs/contract.md).
 
 * Every event has a deterministic ``key``; the writer skips a key already present (and returns the
   recorded event, so a re-run node can reuse it) and readers keep the first occurrence.
 * Each event is flushed and fsynced before ``write`` returns.
 * A torn last line (a crash mid-write) is ignored by readers and truncated by the writer on open.
-* ``HARNESS_CRASH_AFTER=N`` makes the process die hard right after its N-th written event: the
-  deterministic crash point used by the kill/resume tests.
+* :func:`add_write_hook` registers a function called after each event is on disk: the seam the
+  kill/resume tests use to crash a process at a deterministic point (``tests/crashing.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +37,16 @@ from harness.schema import (
 log = logging.getLogger(__name__)
 
 TRANSCRIPT_NAME = "transcript.jsonl"
+WriteHook = Callable[[EventBase], None]
+_write_hooks: list[WriteHook] = []
+
+
+def add_write_hook(hook: WriteHook) -> Callable[[], None]:
+    """Call ``hook(event)`` after every event any writer of this process puts on disk; returns a remover."""
+    _write_hooks.append(hook)
+    return lambda: _write_hooks.remove(hook)
+
+
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 E = TypeVar("E", bound=EventBase)
 
@@ -108,9 +118,6 @@ class TranscriptWriter:
         self._lock = threading.Lock()
         self._by_key: dict[str, EventBase] = {}
         self._order: list[EventBase] = []
-        self._written_here = 0
-        crash = os.environ.get("HARNESS_CRASH_AFTER", "").strip()
-        self._crash_after = int(crash) if crash.isdigit() else None
         if self.path.exists():
             events, good_len = _read_good_prefix(self.path)
             if good_len < self.path.stat().st_size:
@@ -158,10 +165,8 @@ class TranscriptWriter:
             self._next_seq += 1
             self._by_key[event.key] = event
             self._order.append(event)
-            self._written_here += 1
-            if self._crash_after is not None and self._written_here >= self._crash_after:
-                log.error("HARNESS_CRASH_AFTER=%d reached: crashing on purpose", self._crash_after)
-                os._exit(75)
+            for hook in _write_hooks:
+                hook(event)
             return event
 
     def close(self) -> None:

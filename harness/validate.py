@@ -1,20 +1,59 @@
-"""``harness validate``: check data files one by one, then every scenario's cross-references."""
+"""``harness validate``: check data files one by one, then every scenario's cross-references.
+
+Besides personas, scenarios and rubrics it knows experiment files (``experiments/`` or an
+``experiment.schema.json`` header) and rules codebooks (``codebook.yaml`` or a ``codebook.schema.json``
+header), so a whole workspace (``harness init``) validates in one command.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import DataError
+from pydantic import BaseModel
+
+from harness import datapaths
+from harness.errors import DataError, HarnessError
 from harness.loaders import (
     check_references,
-    default_dirs,
     detect_kind,
     load_persona,
     load_rubric,
     load_scenario,
 )
-from harness.schema import Persona, Rubric, Scenario
+from harness.schema import DATA_MODELS, Persona, Rubric, Scenario
+
+FILE_KINDS = ("persona", "scenario", "rubric", "experiment", "codebook")
+
+
+def file_models() -> dict[str, type[BaseModel]]:
+    """Every kind of data file a user edits, with the model its JSON Schema is made from."""
+    from evals.scorers.rules import CodebookSpec
+    from harness.batch.spec import Experiment
+
+    return {**DATA_MODELS, "experiment": Experiment, "codebook": CodebookSpec}
+
+
+def file_kind(path: Path) -> str | None:
+    kind = detect_kind(path, FILE_KINDS)
+    if kind is not None:
+        return kind
+    if path.name in ("codebook.yaml", "codebook.yml"):
+        return "codebook"
+    if "experiments" in {p.name for p in path.parents}:
+        return "experiment"
+    return None
+
+
+def _check_other(kind: str, path: Path) -> None:
+    if kind == "experiment":
+        from harness.batch.spec import load_experiment
+
+        load_experiment(path)
+    else:
+        from evals.scorers.rules import load_codebook
+
+        load_codebook(path)
 
 
 @dataclass
@@ -54,13 +93,13 @@ def validate_paths(paths: list[Path]) -> ValidationReport:
     broken: dict[str, set[str]] = {"persona": set(), "rubric": set()}  # ids whose files failed to load
     for f in _expand(paths, report):
         attempted.add(f.resolve())
-        kind = detect_kind(f)
+        kind = file_kind(f)
         if kind is None:
             report.errors.append(
                 DataError(
                     str(f),
                     "cannot tell what this file is: give it a '# yaml-language-server: $schema=' "
-                    "header or put it under personas/, scenarios/ or rubrics/",
+                    "header or put it under personas/, scenarios/, rubrics/ or experiments/",
                 )
             )
             continue
@@ -71,36 +110,42 @@ def validate_paths(paths: list[Path]) -> ValidationReport:
             elif kind == "rubric":
                 rubric = load_rubric(f)
                 rubrics[rubric.axis] = rubric
-            else:
+            elif kind == "scenario":
                 scenarios.append((f, load_scenario(f)))
+            else:
+                _check_other(kind, f)
             report.checked.setdefault(kind, []).append(f)
         except DataError as exc:
             report.errors.append(exc)
             if kind in broken:
                 broken[kind].add(f.stem)
     for path, scenario in scenarios:
-        p_dir, r_dir = default_dirs(path)
+        try:
+            search = datapaths.resolve(path, scenario)
+        except HarnessError as exc:
+            report.errors.append(DataError(str(path), str(exc)))
+            continue
         known_p = dict(personas)
         known_r = dict(rubrics)
         for pid in scenario.persona_ids():
-            f = p_dir / f"{pid}.yaml"
-            if pid not in known_p and pid not in broken["persona"] and f.exists():
+            pf = search.personas.find(pid)
+            if pid not in known_p and pid not in broken["persona"] and pf is not None:
                 try:
-                    known_p[pid] = load_persona(f)
+                    known_p[pid] = load_persona(pf)
                 except DataError as exc:
-                    if f.resolve() not in attempted:
+                    if pf.resolve() not in attempted:
                         report.errors.append(exc)
-                    attempted.add(f.resolve())
+                    attempted.add(pf.resolve())
                     broken["persona"].add(pid)
         for axis in scenario.axes:
-            f = r_dir / f"{axis}.yaml"
-            if axis not in known_r and axis not in broken["rubric"] and f.exists():
+            rf = search.rubrics.find(axis)
+            if axis not in known_r and axis not in broken["rubric"] and rf is not None:
                 try:
-                    known_r[axis] = load_rubric(f)
+                    known_r[axis] = load_rubric(rf)
                 except DataError as exc:
-                    if f.resolve() not in attempted:
+                    if rf.resolve() not in attempted:
                         report.errors.append(exc)
-                    attempted.add(f.resolve())
+                    attempted.add(rf.resolve())
                     broken["rubric"].add(axis)
         report.errors.extend(
             check_references(

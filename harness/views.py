@@ -12,6 +12,7 @@ import logging
 import re
 from typing import Any
 
+from harness import keys
 from harness.cards import card_summary
 from harness.context import RunContext, approx_tokens
 from harness.llm.base import Message
@@ -41,7 +42,7 @@ _SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)(?<!etc)\.\s+(?=[A-Z(])")
 
 
 def _first_sentence(text: str) -> str:
-    """A rubric anchor's defining sentence (the anchors of DESIGN §4 come first; elaboration follows)."""
+    """A rubric anchor's defining sentence (the anchor comes first; elaboration follows)."""
     text = " ".join(text.split())
     match = _SENTENCE_END.search(text)
     return text[: match.start() + 1] if match else text
@@ -104,7 +105,7 @@ def text_of(ctx: RunContext, key: str) -> str:
 
 
 def own_card(ctx: RunContext, move: str, delegation: str) -> PositionCard | None:
-    ev = ctx.writer.get(f"{move}/card/{delegation}")
+    ev = ctx.writer.get(keys.card(move, delegation))
     return ev.card if isinstance(ev, PositionCardEvent) else None
 
 

@@ -73,6 +73,10 @@ def test_embedded_run_score_report(tmp_path: Path) -> None:
     assert len(spoken) + sum(1 for e in recorded.events if e.event == "error") >= 6
     assert all(e.usage and e.usage.prompt_tokens > 0 and e.usage.completion_tokens > 0 for e in spoken)
     cards = [e for e in recorded.events if isinstance(e, PositionCardEvent)]
+    card_errors = [e for e in recorded.events if e.event == "error" and "/card/" in e.key]
+    n_units = len(recorded.injects()) * 2  # e2e.yaml: two delegations, one card each per move
+    assert cards, "no position card was recorded"
+    assert len(cards) + len(card_errors) == n_units  # every card is either recorded or an error
     for c in cards:  # grammar-constrained cards carry every axis with a level
         assert [s.axis for s in c.card.stances] == ["neo", "china_messaging"]
         assert all(s.level in (0, 1, 2, 3, 4) for s in c.card.stances)

@@ -8,21 +8,31 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.loaders import SCHEMA_HEADER, detect_kind, json_schemas
-from harness.schema import DATA_MODELS
+from harness.loaders import SCHEMA_HEADER, json_schemas
+from harness.validate import file_kind, file_models
+
+FILE_KINDS = list(file_models())
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = REPO_ROOT / "schemas"
-DATA_DIRS = ["personas", "scenarios", "evals/rubrics", "tests/fixtures/mini"]
-DATA_FILES = sorted(f for d in DATA_DIRS for f in (REPO_ROOT / d).rglob("*.y*ml"))
+DATA_DIRS = ["personas", "scenarios", "evals/rubrics", "tests/fixtures/mini", "experiments"]
+DATA_FILES = sorted(
+    [*(f for d in DATA_DIRS for f in (REPO_ROOT / d).rglob("*.y*ml")), REPO_ROOT / "evals" / "codebook.yaml"]
+)
 
 
-def test_schemas_command_writes_the_three_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_schemas_command_writes_one_file_per_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "nested" / "schemas"
     assert main(["schemas", "--out", str(out)]) == 0
     written = sorted(p.name for p in out.iterdir())
-    assert written == sorted(f"{kind}.schema.json" for kind in DATA_MODELS)
-    assert written == ["persona.schema.json", "rubric.schema.json", "scenario.schema.json"]
+    assert written == sorted(f"{kind}.schema.json" for kind in FILE_KINDS)
+    assert written == [
+        "codebook.schema.json",
+        "experiment.schema.json",
+        "persona.schema.json",
+        "rubric.schema.json",
+        "scenario.schema.json",
+    ]
     stdout = capsys.readouterr().out
     for name in written:
         schema = json.loads((out / name).read_text(encoding="utf-8"))
@@ -35,13 +45,13 @@ def test_schemas_command_writes_the_three_files(tmp_path: Path, capsys: pytest.C
 def test_committed_schemas_are_current(tmp_path: Path) -> None:
     """`harness schemas` regenerated now gives byte-identical files (run it after changing a model)."""
     assert main(["schemas", "--out", str(tmp_path)]) == 0
-    for kind in DATA_MODELS:
+    for kind in FILE_KINDS:
         name = f"{kind}.schema.json"
         committed = SCHEMAS / name
         assert committed.is_file(), f"{committed} is missing: run `harness schemas`"
         fresh = (tmp_path / name).read_text(encoding="utf-8")
         assert committed.read_text(encoding="utf-8") == fresh, f"{name} is stale: run `harness schemas`"
-        assert json_schemas()[kind] == fresh
+        assert json_schemas(file_models())[kind] == fresh
 
 
 def test_schemas_describe_the_fields() -> None:
@@ -55,8 +65,8 @@ def test_schemas_describe_the_fields() -> None:
 
 def test_there_are_data_files_to_check() -> None:
     names = {f.relative_to(REPO_ROOT).parts[0] for f in DATA_FILES}
-    assert names == {"personas", "scenarios", "evals", "tests"}
-    assert len(DATA_FILES) >= 13 + 2 + 3 + 7
+    assert names == {"personas", "scenarios", "evals", "tests", "experiments"}
+    assert len(DATA_FILES) >= 13 + 2 + 3 + 7 + 1 + 1
 
 
 @pytest.mark.parametrize("path", DATA_FILES, ids=[str(f.relative_to(REPO_ROOT)) for f in DATA_FILES])
@@ -70,7 +80,9 @@ def test_every_yaml_file_has_a_schema_header(path: Path) -> None:
     assert resolved.parent == SCHEMAS.resolve()
     # the header names the right kind, the same one the folder says
     kind = resolved.name.removesuffix(".schema.json")
-    assert kind in DATA_MODELS
-    assert detect_kind(path) == kind
-    folder = path.parent.name
-    assert {"personas": "persona", "scenarios": "scenario", "rubrics": "rubric"}[folder] == kind
+    assert kind in FILE_KINDS
+    assert file_kind(path) == kind
+    folder = "codebook" if path.name == "codebook.yaml" else path.parent.name
+    expected = {"personas": "persona", "scenarios": "scenario", "rubrics": "rubric"}
+    expected |= {"experiments": "experiment", "codebook": "codebook"}
+    assert expected[folder] == kind

@@ -1,4 +1,4 @@
-"""The append-only JSONL transcript (DESIGN §3): round trip, skip-if-present / keep-first, torn last
+"""The append-only JSONL transcript (docs/contract.md): round trip, skip-if-present / keep-first, torn last
 lines ignored by readers and truncated by the writer, fsync per event, and a stateful hypothesis test
 over random event sequences with random crashes.
 """
@@ -36,13 +36,14 @@ from harness.schema import (
     Usage,
     UtteranceEvent,
 )
-from harness.transcript import TRANSCRIPT_NAME, Run, TranscriptWriter, read_events, resolve_transcript
-
-
-@pytest.fixture(autouse=True)
-def _no_crash_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("HARNESS_CRASH_AFTER", raising=False)
-
+from harness.transcript import (
+    TRANSCRIPT_NAME,
+    Run,
+    TranscriptWriter,
+    add_write_hook,
+    read_events,
+    resolve_transcript,
+)
 
 # ------------------------------------------------------------------------------------------------
 # event factories, one per kind of the schema
@@ -118,7 +119,7 @@ def test_round_trip_every_kind(tmp_path: Path) -> None:
     read = read_events(path)
     assert read == written
     assert [type(e) for e in read] == list(EVENT_TYPES.values())
-    # one JSON object per line, with the envelope of DESIGN §3
+    # one JSON object per line, with the envelope of the contract
     lines = path.read_bytes().split(b"\n")
     assert lines[-1] == b""
     for i, raw in enumerate(lines[:-1], start=1):
@@ -459,3 +460,20 @@ def test_state_machine_model_is_not_vacuous(tmp_path: Path) -> None:
     assert [e.seq for e, _ in m.lines] == [1, 2]
     m.readers_agree_with_the_model()
     m.teardown()
+
+
+def test_write_hooks_see_each_event_once_it_is_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    seen: list[tuple[str, int]] = []
+
+    def hook(event: EventBase) -> None:  # the file already holds the event when the hook runs
+        seen.append((event.key, path.read_text(encoding="utf-8").count("\n")))
+
+    remove = add_write_hook(hook)
+    try:
+        with TranscriptWriter(path) as w:
+            w.write(make_event("manifest", "manifest"))
+            w.write(make_event("manifest", "manifest"))  # a key already recorded is not written again
+    finally:
+        remove()
+    assert seen == [("manifest", 1)]

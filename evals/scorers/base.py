@@ -1,9 +1,10 @@
 """The one scorer interface, and the unit helpers every scorer shares.
 
-A **unit** is (move, delegation, axis) of one run (DESIGN §5). Scorers emit one :class:`AxisScore` per unit
-for which they have material: the utterance scorers (``rules``, ``judge``) for every (move, delegation)
-that spoke in the move (caucus and plenary alike), ``stated`` for every position card. A unit they have no
-material for is simply absent: absent and ``level: null`` both mean missing data, never 0.
+A **unit** is (move, delegation, axis) of one run (docs/evaluation.md). Scorers emit one
+:class:`AxisScore` per unit for which they have material: the utterance scorers (``rules``,
+``judge``) for every (move, delegation) that spoke in the move (caucus and plenary alike), ``stated``
+for every position card. A unit they have no material for is simply absent: absent and
+``level: null`` both mean missing data, never 0.
 Hot-wash turns (reflections on where the allies diverged, not positions) and Control are not scored.
 """
 

@@ -1,4 +1,4 @@
-"""The ``judge`` scorer: an LLM with the anchored rubric, one delegation × axis per call (DESIGN §5).
+"""The ``judge`` scorer: an LLM with the anchored rubric, one delegation × axis per call (docs/evaluation.md).
 
 * **Identity-blind**: the scored delegation is "Delegation A"; its speakers are "speaker 1, 2…" and the
   delegations it addresses "Delegation B, C…" (lettered by first appearance in its own statements), and
@@ -23,7 +23,7 @@ import logging
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,9 @@ from harness.llm.base import ChatModel, InvalidReply, Message
 from harness.prompts import Prompts, default_prompts
 from harness.schema import LEVELS, AxisScore, Evidence, Rubric, UtteranceEvent
 from harness.transcript import Run
+
+if TYPE_CHECKING:
+    from evals.scorers import ScorerSettings
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -227,6 +230,16 @@ class JudgeScorer:
         self.concurrency = max(1, concurrency)
         self.prompts = prompts or default_prompts()
         self.notes: list[JudgeNote] = []
+
+    @classmethod
+    def from_settings(cls, settings: ScorerSettings) -> JudgeScorer:
+        return cls(
+            settings.models,
+            samples=settings.samples,
+            seed=settings.seed,
+            pool=settings.pool,
+            concurrency=settings.concurrency,
+        )
 
     def score_run(self, run: Run, rubrics: Mapping[str, Rubric]) -> list[AxisScore]:
         return _run_sync(self.ascore_run(run, rubrics))

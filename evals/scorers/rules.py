@@ -27,18 +27,23 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from evals.scorers.base import unit_utterances
 from harness.errors import DataError
 from harness.loaders import load_model
+from harness.resources import bundled_codebook
 from harness.schema import LEVELS, AxisScore, Evidence, Level, Rubric
 from harness.transcript import Run
 
+if TYPE_CHECKING:
+    from evals.scorers import ScorerSettings
+
 log = logging.getLogger(__name__)
 
-DEFAULT_CODEBOOK = Path(__file__).resolve().parents[1] / "codebook.yaml"
+DEFAULT_CODEBOOK = bundled_codebook()
 _MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[\w'’-]+")
@@ -345,6 +350,10 @@ class RulesScorer:
 
     def __init__(self, codebook: Codebook | str | Path | None = None) -> None:
         self.codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+
+    @classmethod
+    def from_settings(cls, settings: ScorerSettings) -> RulesScorer:
+        return cls(settings.codebook)
 
     def score_text(
         self, text: str, delegation: str | None, axis: str, utterance_id: str = "u1"

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from evals.scorers.base import one_hot
 from evals.scorers.rules import Codebook, load_codebook
 from harness.schema import AxisScore, Evidence, PositionCard, Rubric
 from harness.transcript import Run
+
+if TYPE_CHECKING:
+    from evals.scorers import ScorerSettings
 
 
 class StatedScorer:
@@ -23,6 +27,10 @@ class StatedScorer:
 
     def __init__(self, codebook: Codebook | None = None) -> None:
         self._codebook = codebook
+
+    @classmethod
+    def from_settings(cls, settings: ScorerSettings) -> StatedScorer:
+        return cls(load_codebook(settings.codebook) if settings.codebook else None)
 
     @property
     def codebook(self) -> Codebook:

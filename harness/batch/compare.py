@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from evals.metrics import mean_or_none, pair_label, pairwise_distances
 from harness.batch.outputs import load_scores, read_index
 from harness.errors import ConfigError
 
@@ -53,8 +54,6 @@ def select(rows: Sequence[dict[str, Any]], ref: str) -> list[dict[str, Any]]:
 
 def run_means(batch_dir: Path, run_id: str, scorer: str) -> dict[tuple[str, str], float]:
     """Per (axis, pair label): the run's mean distance over moves (pairs never scored are absent)."""
-    from evals.metrics import mean_or_none, pair_label, pairwise_distances
-
     values: dict[tuple[str, str], list[float | None]] = {}
     for d in pairwise_distances(load_scores(batch_dir / run_id, scorer)):
         values.setdefault((d.axis, pair_label(d.pair)), []).append(d.value)

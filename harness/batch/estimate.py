@@ -1,6 +1,6 @@
 """How many model calls a scenario takes, its critical path, and the tokens a batch will cost.
 
-Calls follow the graph (DESIGN §2) along the scenario's default path (each move's "otherwise" successor:
+Calls follow the graph (docs/design.md) along the scenario's default path (each move's "otherwise" successor:
 a branch taken at run time can shorten or lengthen a run). Per move and delegation: ``caucus_rounds`` ×
 members turns and one position card; then one report per delegation; then per plenary round one
 question and one answer per delegation (with two or more delegations); Control's narration when on;

@@ -8,19 +8,15 @@ shared by every run of that backend. An embedded backend starts its server once 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.batch.ratelimit import Gate, LimitedModel
 from harness.batch.spec import BackendSpec, Experiment
-from harness.llm.base import ChatModel
 from harness.llm.config import BackendConfig, resolve_backend
-from harness.runner import Models
-from harness.schema import BackendInfo
+from harness.opening import Models, Opened, open_models
 
 log = logging.getLogger(__name__)
 
@@ -43,38 +39,12 @@ def resolve_backends(exp: Experiment) -> dict[str, Backend]:
     return out
 
 
-@dataclass
-class Opened:
-    models: Models
-    prompt_cap: int | None
-    closers: list[Any] = field(default_factory=list)
-    """Objects to close at the end: their ``aclose()`` is awaited where they have one, else ``close()``."""
-
-
 Opener = Callable[[Backend, Path | None], Opened]
 """Builds the models of one backend (injectable: tests and benchmarks pass scripted models)."""
 
 
 def open_backend(backend: Backend, log_file: Path | None) -> Opened:
-    from harness.llm.client import build_chat_model
-
-    built: list[Any] = []
-    try:
-        default = build_chat_model(backend.config, log_file=log_file)
-        built.append(default)
-        per: dict[str, ChatModel] = {}
-        for delegation, name in backend.spec.model_for.items():
-            m = build_chat_model(backend.config.model_copy(update={"model": name}), log_file=log_file)
-            built.append(m)
-            per[delegation] = m
-    except BaseException:
-        for m in built:
-            with contextlib.suppress(Exception):
-                m.close()
-        raise
-    info = BackendInfo(profile=backend.config.profile, base_url=default.base_url, model=default.model)
-    models = Models(default, info, per, dict(backend.spec.model_for))
-    return Opened(models, getattr(default, "prompt_cap", None), list(reversed(built)))
+    return open_models(backend.config, backend.spec.model_for, log_file)
 
 
 class ModelPool:
@@ -113,13 +83,5 @@ class ModelPool:
     async def aclose(self) -> None:
         """Close every opened model inside the event loop that used it (its HTTP clients live there)."""
         for opened in self._opened.values():
-            for m in opened.closers:
-                try:
-                    aclose = getattr(m, "aclose", None)
-                    if aclose is not None:
-                        await aclose()
-                    else:
-                        m.close()
-                except Exception:  # closing must never hide the batch's own outcome
-                    log.debug("closing a model failed", exc_info=True)
+            await opened.aclose()
         self._opened.clear()

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.metrics import pair_label, summarise
+from evals.scores_io import read_scores, scores_path
 from harness.batch.plan import CONDITION_COLUMNS, Plan
 from harness.batch.worker import RunRecord
 from harness.errors import DataError
@@ -138,48 +140,34 @@ def read_index(batch_dir: Path) -> list[dict[str, Any]]:
 
 
 def load_scores(folder: Path, scorer: str) -> list[AxisScore]:
-    from evals.scores_io import read_scores, scores_path
-
     path = scores_path(folder, scorer)
     return read_scores(path) if path.is_file() else []
 
 
 def axis_summary(scores: Sequence[AxisScore], *, n_boot: int, seed: int) -> dict[str, Any]:
-    """Per axis: ``pairs`` (mean distance + CI over runs) and ``levels`` (per delegation)."""
-    from evals.metrics import (
-        cluster_bootstrap,
-        level_distributions,
-        mean_or_none,
-        pair_label,
-        pairwise_distances,
-    )
-
-    distances = pairwise_distances(scores)
-    runs = list(dict.fromkeys(s.run_id for s in scores))
-    levels = level_distributions(scores)
+    """Per axis: ``pairs`` (mean distance + CI over runs) and ``levels`` (per delegation), taken from the
+    one divergence summary (:func:`evals.metrics.summarise`)."""
     out: dict[str, Any] = {}
-    for axis in dict.fromkeys(s.axis for s in scores):
-        pairs = sorted({d.pair for d in distances if d.axis == axis})
-        out[axis] = {
-            "pairs": {},
+    for a in summarise(scores, n_boot=n_boot, seed=seed, wasserstein=False).axes:
+        out[a.axis] = {
+            "pairs": {
+                pair_label(f.pair): {
+                    "mean": f.distance.estimate,
+                    "low": f.distance.low,
+                    "high": f.distance.high,
+                    "n_runs": f.n_runs,
+                }
+                for f in a.pair_figures
+            },
             "levels": {
-                d: {"n": ld.n, "missing": ld.missing, "p": ld.probs}
-                for (a, d), ld in sorted(levels.items())
-                if a == axis
+                f.delegation: {
+                    "n": f.distribution.n,
+                    "missing": f.distribution.missing,
+                    "p": f.distribution.probs,
+                }
+                for f in a.delegation_figures
             },
         }
-        for pair in pairs:
-            clusters = {
-                r: [d.value for d in distances if d.run_id == r and d.axis == axis and d.pair == pair]
-                for r in runs
-            }
-            iv = cluster_bootstrap(clusters, mean_or_none, n_boot=n_boot, seed=seed)
-            out[axis]["pairs"][pair_label(pair)] = {
-                "mean": iv.estimate,
-                "low": iv.low,
-                "high": iv.high,
-                "n_runs": sum(1 for v in clusters.values() if any(x is not None for x in v)),
-            }
     return out
 
 

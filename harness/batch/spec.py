@@ -8,16 +8,15 @@ A bad file is one :class:`~harness.errors.DataError` naming the file, the field 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.errors import DataError
 from harness.loaders import load_model
 from harness.schema import LocatedValueError
 
 Slug = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
-ScorerName = Literal["rules", "stated"]
 
 
 class _Spec(BaseModel):
@@ -69,11 +68,28 @@ class RunOptions(_Spec):
 
 
 class ScoringSpec(_Spec):
-    scorers: list[ScorerName] = Field(default_factory=lambda: list[ScorerName](["rules", "stated"]))
+    scorers: list[str] = Field(
+        default_factory=lambda: ["rules", "stated"], description="registered scorer names (`harness scorers`)"
+    )
     rubrics: Path | None = Field(default=None, description="rubric folder (default: the scenario's)")
     codebook: Path | None = None
     n_boot: int = Field(default=1000, ge=0)
     seed: int = 0
+
+    @field_validator("scorers")
+    @classmethod
+    def _registered(cls, names: list[str]) -> list[str]:
+        from evals.scorers import registry
+
+        known = registry()
+        for i, name in enumerate(names):
+            if name not in known:
+                raise LocatedValueError((i,), f"unknown scorer {name!r}: choose one of {', '.join(known)}")
+            if known[name].needs_models:
+                raise LocatedValueError(
+                    (i,), f"scorer {name!r} needs a model of its own, which batches do not open yet"
+                )
+        return names
 
 
 class EstimateSpec(_Spec):

@@ -13,28 +13,30 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import logging
-import shutil
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.rubrics import load_rubrics
+from evals.scorers import ScorerSettings, build_scorer
+from evals.scorers.base import Scorer
+from evals.scores_io import scores_path, write_scores
 from harness.batch.models import Opened
 from harness.batch.plan import PlannedRun
 from harness.batch.spec import RunOptions, ScoringSpec
-from harness.context import Options
+from harness.context import Options, options_for
+from harness.datapaths import codebook_path
 from harness.errors import ConfigError, DataError, HarnessError
 from harness.loaders import Bundle, load_bundle
+from harness.recorded import bundle_of, rubrics_of
 from harness.runner import RunInterrupted, RunRequest, resume_run, start_run
 from harness.schema import Rubric
 from harness.transcript import TRANSCRIPT_NAME, Run, read_events
 
 log = logging.getLogger(__name__)
-
-STALE_DIR = ".stale"
 
 
 @dataclass
@@ -43,7 +45,7 @@ class RunRecord:
 
     run_id: str
     status: str  # completed | interrupted | failed | error | capped
-    action: str = "started"  # started | resumed | restarted | skipped | not_started
+    action: str = "started"  # started | resumed | skipped | not_started
     attempts: int = 0
     calls: int = 0
     prompt_tokens: int = 0
@@ -70,17 +72,17 @@ class RunSettings:
     retry_delay_s: float = 5.0
 
 
-def run_options(spec: RunOptions, model_cap: int | None) -> Options:
-    opts = Options(max_concurrency=spec.max_concurrency, narrate=spec.narrate)
-    if spec.turn_tokens is not None:
-        opts.turn_tokens = spec.turn_tokens
-    if spec.card_tokens is not None:
-        opts.card_tokens = spec.card_tokens
-    if spec.prompt_cap is not None:
-        opts.prompt_cap = spec.prompt_cap
-    elif model_cap is not None:
-        opts.prompt_cap = min(opts.prompt_cap, int(model_cap))
-    return opts
+def run_options(spec: RunOptions, opened: Opened) -> Options:
+    """The run's options, made as ``harness run`` makes them (the backend's own tuning included)."""
+    return options_for(
+        opened.models.backend.profile,
+        max_concurrency=spec.max_concurrency,
+        prompt_cap=spec.prompt_cap,
+        model_cap=opened.prompt_cap,
+        narrate=spec.narrate,
+        turn_tokens=spec.turn_tokens,
+        card_tokens=spec.card_tokens,
+    )
 
 
 def _check_matches(run: PlannedRun, recorded: Run) -> None:
@@ -94,39 +96,21 @@ def _check_matches(run: PlannedRun, recorded: Run) -> None:
         )
 
 
-def _can_resume_with_personas() -> bool:
-    return "personas_dir" in inspect.signature(resume_run).parameters
-
-
-def _set_aside(folder: Path) -> Path:
-    target = folder.parent / STALE_DIR / folder.name
-    n = 1
-    while target.exists():
-        n += 1
-        target = folder.parent / STALE_DIR / f"{folder.name}.{n}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(folder), str(target))
-    return target
-
-
 async def _attempt(run: PlannedRun, settings: RunSettings, opened: Opened) -> str:
-    """Start or resume the run once; returns the action taken (the outcome is in its transcript)."""
+    """Start or resume the run once; returns the action taken (the outcome is in its transcript).
+
+    A resumed run reads the persona, rubric and prompt folders its manifest recorded (a persona variant's
+    folder among them), so it goes on exactly as it started.
+    """
     folder = settings.out_dir / run.run_id
     transcript = folder / TRANSCRIPT_NAME
-    options = run_options(settings.options, opened.prompt_cap)
-    personas = run.condition.personas.personas
+    options = run_options(settings.options, opened)
     recorded = _recorded(transcript)
     if recorded is not None:
         _check_matches(run, recorded)
-        if personas is None or _can_resume_with_personas():
-            extra: dict[str, Any] = {"personas_dir": personas} if personas is not None else {}
-            await resume_run(transcript, opened.models, out_root=settings.out_dir, options=options, **extra)
-            return "resumed"
-        moved = _set_aside(folder)
-        log.warning("%s: resume cannot keep a persona variant; restarting (old run in %s)", run.run_id, moved)
-        action = "restarted"
-    else:
-        action = "started"
+        await resume_run(transcript, opened.models, out_root=settings.out_dir, options=options)
+        return "resumed"
+    personas = run.condition.personas.personas
     request = RunRequest(
         scenario=run.condition.scenario_path,
         out_root=settings.out_dir,
@@ -138,7 +122,7 @@ async def _attempt(run: PlannedRun, settings: RunSettings, opened: Opened) -> st
     )
     bundle = _bundle(run.condition.scenario_path, personas, settings.scoring.rubrics)
     await start_run(request, opened.models, prepared=(bundle, run.run_id, folder))
-    return action
+    return "started"
 
 
 @functools.lru_cache(maxsize=64)
@@ -244,37 +228,27 @@ async def execute_run(
 
 
 @functools.lru_cache(maxsize=8)
-def _scorer(name: str, codebook: Path | None) -> Any:
-    from evals.scorers import build_scorer
-    from evals.scorers.rules import load_codebook
-
-    if name == "rules":
-        return build_scorer("rules", codebook=codebook)
-    return build_scorer("stated", codebook=load_codebook(codebook) if codebook else None)
+def _scorer(name: str, codebook: Path | None) -> Scorer:
+    return build_scorer(name, ScorerSettings(codebook=codebook_path(codebook)))
 
 
-@functools.lru_cache(maxsize=32)
-def _rubrics(rubrics_dir: Path | None, scenario_path: str) -> dict[str, Rubric]:
-    from evals.rubrics import load_rubrics
-    from harness.loaders import default_dirs, load_scenario
-
-    scenario = load_scenario(scenario_path)
-    folder = rubrics_dir or default_dirs(Path(scenario_path))[1]
-    found = load_rubrics(folder)
-    return {axis: found[axis] for axis in scenario.axes if axis in found}
+def _rubrics(run: Run, rubrics_dir: Path | None) -> dict[str, Rubric]:
+    """The rubrics a run is scored on: the batch's rubric folder when it names one, else the run's own."""
+    if rubrics_dir is None:
+        return rubrics_of(run.manifest)
+    found = load_rubrics(rubrics_dir)
+    return {axis: found[axis] for axis in bundle_of(run.manifest).scenario.axes if axis in found}
 
 
 def score_folder(folder: Path, scoring: ScoringSpec) -> None:
     """Write ``scores/<scorer>.jsonl`` for each configured scorer unless newer than the transcript."""
-    from evals.scores_io import scores_path, write_scores
-
     transcript = folder / TRANSCRIPT_NAME
     stamp = transcript.stat().st_mtime
     todo = [n for n in scoring.scorers if not _fresh(scores_path(folder, n), stamp)]
     if not todo:
         return
     run = Run.load(transcript)
-    rubrics = _rubrics(scoring.rubrics, run.manifest.scenario.path)
+    rubrics = _rubrics(run, scoring.rubrics)
     started = time.monotonic()
     for name in todo:
         write_scores(scores_path(folder, name), _scorer(name, scoring.codebook).score_run(run, rubrics))

@@ -31,22 +31,30 @@ err_console = Console(stderr=True)
 _registered = False
 
 
+COMMAND_MODULES = (
+    "data_cmds",
+    "llm_cmds",
+    "run_cmds",
+    "eval_cmds",
+    "report_cmds",
+    "batch_cmds",
+    "serve_cmds",
+)
+
+
 def _register_all() -> None:
-    """Register every command group once (``main`` may be called many times in one process)."""
+    """Register every command group once (``main`` may be called many times in one process).
+
+    A command module that fails to import is a bug or a broken install: the error propagates (with the
+    module's name in its traceback) instead of the command silently disappearing.
+    """
     global _registered
     if _registered:
         return
-    from harness.cli import data_cmds
+    import importlib
 
-    data_cmds.register(app)
-    for name in ("llm_cmds", "run_cmds", "eval_cmds", "report_cmds", "batch_cmds", "serve_cmds"):
-        try:
-            module = __import__(f"harness.cli.{name}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"harness.cli.{name}":
-                raise
-            continue
-        module.register(app)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"harness.cli.{name}").register(app)
     _registered = True
 
 

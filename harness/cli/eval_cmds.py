@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,16 +21,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-class ScorerName(StrEnum):
-    rules = "rules"
-    stated = "stated"
-    judge = "judge"
-
-
-ScorerOpt = Annotated[ScorerName, typer.Option("--scorer", help="rules (offline default), stated or judge.")]
-RubricsOpt = Annotated[Path | None, typer.Option("--rubrics", help="Rubric folder (default evals/rubrics).")]
+ScorerOpt = Annotated[str, typer.Option("--scorer", help="Scorer name (see `harness scorers`).")]
+RubricsOpt = Annotated[
+    Path | None, typer.Option("--rubrics", help="Rubric folder (default: the rubrics the run used).")
+]
 CodebookOpt = Annotated[
-    Path | None, typer.Option("--codebook", help="Rules codebook (default evals/codebook.yaml).")
+    Path | None,
+    typer.Option("--codebook", help="Rules codebook (default: harness.toml [data] codebook, else bundled)."),
 ]
 JudgeBackendOpt = Annotated[
     list[str] | None, typer.Option("--judge-backend", help="Judge backend profile; repeat for a panel.")
@@ -82,29 +78,36 @@ def _close(models: list[ChatModel]) -> None:
 
 
 def _build(
-    name: ScorerName,
+    name: str,
     codebook: Path | None,
     judge: tuple[list[str], list[str], list[str]],
     samples: int,
     concurrency: int,
     pool: bool,
 ) -> tuple[Scorer, list[ChatModel]]:
-    from evals.scorers import build_scorer
-    from evals.scorers.rules import load_codebook
+    """The scorer ``name`` from the registry; chat models are opened only for a scorer that needs them."""
+    from evals.scorers import ScorerSettings, build_scorer, scorer_info
+    from harness.datapaths import codebook_path
 
-    if name is ScorerName.judge:
-        models = _judge_models(*judge)
-        return build_scorer(
-            "judge", models=models, samples=samples, concurrency=concurrency, pool=pool
-        ), models
-    if name is ScorerName.rules:
-        return build_scorer("rules", codebook=codebook), []
-    return build_scorer("stated", codebook=load_codebook(codebook) if codebook else None), []
+    info = scorer_info(name)
+    models = _judge_models(*judge) if info.needs_models else []
+    settings = ScorerSettings(
+        codebook=codebook_path(codebook),
+        models=models,
+        samples=samples,
+        concurrency=concurrency,
+        pool=pool,
+    )
+    try:
+        return build_scorer(name, settings), models
+    except BaseException:
+        _close(models)
+        raise
 
 
 def score(
     runs: Annotated[list[Path], typer.Argument(help="Run folders or their transcript.jsonl.")],
-    scorer: ScorerOpt = ScorerName.rules,
+    scorer: ScorerOpt = "rules",
     rubrics: RubricsOpt = None,
     codebook: CodebookOpt = None,
     judge_backend: JudgeBackendOpt = None,
@@ -122,21 +125,22 @@ def score(
     """Score runs per move, delegation and axis (default: each run's scores/<scorer>.jsonl)."""
     from evals.rubrics import load_rubrics
     from evals.scores_io import NOTES_SUFFIX, scores_path, write_jsonl, write_scores
+    from harness.recorded import rubrics_of
     from harness.schema import AxisScore
     from harness.transcript import Run
 
     loaded = [Run.load(r) for r in runs]
-    axes = load_rubrics(rubrics)
+    given = load_rubrics(rubrics) if rubrics is not None else None
     judge = (judge_backend or [], judge_base_url or [], judge_model or [])
     impl, models = _build(scorer, codebook, judge, samples, concurrency, pool_panel)
-    table = Table("run", "units", "scored", "null", "written to", title=f"{scorer.value} scores")
+    table = Table("run", "units", "scored", "null", "written to", title=f"{scorer} scores")
     everything: list[AxisScore] = []
     try:
         for run in loaded:
-            err_console.print(f"scoring {run.run_id} with {scorer.value}…", highlight=False)
-            scores = impl.score_run(run, axes)
+            err_console.print(f"scoring {run.run_id} with {scorer}…", highlight=False)
+            scores = impl.score_run(run, given if given is not None else rubrics_of(run.manifest))
             everything += scores
-            target = output or scores_path(run.folder, scorer.value)
+            target = output or scores_path(run.folder, scorer)
             if output is None:
                 write_scores(target, scores)
             scored = sum(s.level is not None for s in scores)
@@ -150,11 +154,28 @@ def score(
         write_jsonl(output.with_name(output.stem + NOTES_SUFFIX), notes)
     elif notes:
         for run in loaded:
-            path = scores_path(run.folder, scorer.value)
+            path = scores_path(run.folder, scorer)
             write_jsonl(
                 path.with_name(path.stem + NOTES_SUFFIX), [n for n in notes if n.run_id == run.run_id]
             )
     console.print(table)
+
+
+def _scales_for(files: list[Path]) -> dict[str, tuple[int, ...]]:
+    """The level scale of each axis from the rubrics of the runs the score files belong to."""
+    from evals.metrics import scales_of
+    from harness.errors import HarnessError
+    from harness.recorded import rubrics_of
+    from harness.transcript import TRANSCRIPT_NAME, Run
+
+    scales: dict[str, tuple[int, ...]] = {}
+    for folder in dict.fromkeys(f.parent.parent for f in files):
+        if (folder / TRANSCRIPT_NAME).is_file():
+            try:
+                scales.update(scales_of(rubrics_of(Run.load(folder).manifest)))
+            except HarnessError as exc:  # the default 0-4 scale still applies
+                err_console.print(f"note: {folder}: rubrics not found ({exc}); using levels 0-4")
+    return scales
 
 
 def divergence(
@@ -163,19 +184,30 @@ def divergence(
         str | None, typer.Option("--scorer", help="Which scores/<scorer>.jsonl of a run folder.")
     ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="summary.json or summary.csv")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The summaries as one JSON object on stdout.")
+    ] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap resamples over runs.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
 ) -> None:
-    """Pairwise divergence per axis and move, its trend, concessions and W1 across runs."""
+    """Pairwise divergence per axis and move: its trend, the widest gap, concessions and W1 across runs."""
     from evals.metrics import divergence_summary, split_by_source, summary_rows
     from evals.scores_io import find_score_files, read_scores
 
-    scores = [s for f in find_score_files(inputs, scorer) for s in read_scores(f)]
+    files = find_score_files(inputs, scorer)
+    scores = [s for f in files for s in read_scores(f)]
     if not scores:
         raise DataError(", ".join(map(str, inputs)), "no scores in these files")
-    summaries = [divergence_summary(v, n_boot=n_boot, seed=seed) for v in split_by_source(scores).values()]
-    for summary in summaries:
-        _print_summary(summary)
+    scales = _scales_for(files)
+    summaries = [
+        divergence_summary(v, scales=scales, n_boot=n_boot, seed=seed)
+        for v in split_by_source(scores).values()
+    ]
+    if as_json:
+        typer.echo(json.dumps({"summaries": summaries}, ensure_ascii=False))
+    else:
+        for summary in summaries:
+            _print_summary(summary)
     if output is None:
         return
     if output.suffix.lower() == ".csv":
@@ -197,13 +229,14 @@ def divergence(
 def _print_summary(summary: dict[str, Any]) -> None:
     source = summary["scorer"] + (f" ({summary['model']})" if summary["model"] else "")
     for axis, a in summary["axes"].items():
+        width = a["scale"][-1] - a["scale"][0]
         table = Table(
             "pair",
             *a["moves"],
             "trend/move",
             "mean [95% CI]",
             "W1",
-            title=f"{axis}: distance |x_i − x_j|/4 — {source}, {len(summary['runs'])} run(s)",
+            title=f"{axis}: distance |x_i − x_j|/{width} — {source}, {len(summary['runs'])} run(s)",
         )
         for pair in a["pairs"]:
             mean, w1 = a["distance_mean"][pair], a["wasserstein"].get(pair, {})
@@ -217,6 +250,18 @@ def _print_summary(summary: dict[str, Any]) -> None:
             )
         table.add_row("mean", *("" for _ in a["moves"]), _fmt(a["trend"]["mean"], 3), "", "")
         console.print(table)
+        t, w = a["trend_label"], a["widest"]
+        if w is not None:
+            console.print(
+                f"  widest gap: {w['pair']} in {w['move']} ({_fmt(w['value'])}); "
+                f"over the exercise the gap {t['label']}"
+                + (
+                    f" ({_fmt(t['first'])} in {t['first_move']} → {_fmt(t['last'])} in {t['last_move']})"
+                    if t["change"] is not None
+                    else ""
+                ),
+                highlight=False,
+            )
         moved = {k: v for k, v in a["concession"].items() if v}
         if moved:
             console.print(
@@ -226,7 +271,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 def validate_scorer(
     gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL (id, axis, delegation, level, text).")],
-    scorer: ScorerOpt = ScorerName.rules,
+    scorer: ScorerOpt = "rules",
     rubrics: RubricsOpt = None,
     codebook: CodebookOpt = None,
     judge_backend: JudgeBackendOpt = None,
@@ -240,10 +285,10 @@ def validate_scorer(
     from evals.reliability import validate_scorer as run_validation
     from evals.rubrics import load_rubrics
 
-    axes = load_rubrics(rubrics)
+    axes = load_rubrics(rubrics)  # default: the bundled rubrics
     judge = (judge_backend or [], judge_base_url or [], judge_model or [])
     impl, models = _build(scorer, codebook, judge, samples, concurrency, pool=True)
-    err_console.print(f"validating {scorer.value} against {gold}…", highlight=False)
+    err_console.print(f"validating {scorer} against {gold}…", highlight=False)
     try:
         report = run_validation(gold, impl, axes)
     finally:
@@ -260,7 +305,7 @@ def validate_scorer(
         "kappa (qw)",
         "alpha (ord)",
         "MSE",
-        title=f"{scorer.value} vs {gold}",
+        title=f"{scorer} vs {gold}",
     )
     for name, fig in [*report["axes"].items(), ("overall", report["overall"])]:
         table.add_row(
@@ -301,8 +346,19 @@ def import_record(
     console.print(f"score it with: harness score {folder} --scorer rules", highlight=False)
 
 
+def scorers() -> None:
+    """List the registered scorers (the names `--scorer` and an experiment's `scoring.scorers` take)."""
+    from evals.scorers import registry
+
+    table = Table("name", "description", "needs a model", title="scorers")
+    for name, info in registry().items():
+        table.add_row(name, info.description, "yes" if info.needs_models else "")
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command("score")(score)
+    app.command("scorers")(scorers)
     app.command("divergence")(divergence)
     app.command("validate-scorer")(validate_scorer)
     app.command("import")(import_record)

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import contextlib
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from harness.backends import backend_from, open_models
 from harness.cli.show import print_run
 from harness.cli.terminal import ProgressDisplay, TerminalSeat
 from harness.context import Options, options_for
 from harness.errors import ConfigError
+from harness.fork import fork_run
+from harness.opening import recorded_backend
+from harness.resources import find_scenario
 from harness.runner import (
+    Models,
     RunRequest,
     RunResult,
-    fork_run,
     new_run_id,
     prepare_run,
     resume_run,
@@ -56,6 +59,26 @@ def _parse_model_for(items: list[str] | None) -> dict[str, str]:
     return out
 
 
+@contextlib.contextmanager
+def open_models(
+    backend: str | None,
+    base_url: str | None,
+    model: str | None,
+    model_for: dict[str, str],
+    cache: Path | None,
+    log_file: Path | None,
+) -> Iterator[tuple[Models, int | None]]:
+    """Resolve the backend from flags, environment and harness.toml; stop embedded servers on the way out."""
+    from harness.llm.config import resolve_backend
+    from harness.opening import opened_models
+
+    config = resolve_backend(backend, base_url, model)
+    if cache is not None:
+        config = config.model_copy(update={"cache_dir": cache})
+    with opened_models(config, model_for, log_file) as opened:
+        yield opened.models, opened.prompt_cap
+
+
 def _options(
     max_concurrency: int, prompt_cap: int | None, model_cap: int | None, narrate: bool, profile: str
 ) -> Options:
@@ -82,7 +105,9 @@ def _done(result: RunResult) -> None:
 
 
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[
+        str, typer.Argument(help="Scenario file, or the id of a bundled one (see `harness scenarios`).")
+    ],
     backend: BackendOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -100,20 +125,28 @@ def run(
     max_concurrency: ConcOpt = 8,
     prompt_cap: Annotated[int | None, typer.Option("--prompt-cap", help="Max prompt tokens a call.")] = None,
     narrate: Annotated[bool, typer.Option("--narrate", help="Control narrates consequences (LLM).")] = False,
-    personas: Annotated[Path | None, typer.Option("--personas", help="Persona folder.")] = None,
-    rubrics: Annotated[Path | None, typer.Option("--rubrics", help="Rubric folder.")] = None,
+    personas: Annotated[
+        Path | None, typer.Option("--personas", help="Persona folder, searched before the scenario's own.")
+    ] = None,
+    rubrics: Annotated[
+        Path | None, typer.Option("--rubrics", help="Rubric folder, searched before the scenario's own.")
+    ] = None,
+    prompts: Annotated[
+        Path | None, typer.Option("--prompts", help="Prompt folder, searched before the scenario's own.")
+    ] = None,
     cache: CacheOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Run a scenario: parallel breakouts, plenary, adjudication, hot-wash; writes the transcript."""
     req = RunRequest(
-        scenario=scenario,
+        scenario=find_scenario(scenario),
         out_root=out,
         run_id=run_id,
         sampling=Sampling(temperature=temperature, seed=seed, max_tokens=max_tokens),
         human_seats=list(human or []),
         personas_dir=personas,
         rubrics_dir=rubrics,
+        prompts_dir=prompts,
     )
     prepared = prepare_run(req)
     folder = prepared[2]
@@ -144,7 +177,7 @@ def resume(
     """Continue a run that was killed, lost its backend or waits for a human seat."""
     recorded = Run.load(run_ref, out)
     mf = dict(recorded.manifest.model_for)
-    b, u, m = backend_from(recorded.manifest.backend, backend, base_url, model)
+    b, u, m = recorded_backend(recorded.manifest.backend, backend, base_url, model)
     with open_models(b, u, m, mf, cache, recorded.folder / "server.log") as (models, cap):
         opts = _options(max_concurrency, None, cap, False, models.backend.profile)
         human = bool(recorded.manifest.human_seats)
@@ -179,7 +212,7 @@ def fork(
     mf = dict(parent.manifest.model_for)
     run_id = run_id or new_run_id(parent.manifest.scenario.id)
     (out / run_id).mkdir(parents=True, exist_ok=True)
-    b, u, m = backend_from(parent.manifest.backend, backend, base_url, model)
+    b, u, m = recorded_backend(parent.manifest.backend, backend, base_url, model)
     with open_models(b, u, m, mf, cache, out / run_id / "server.log") as (models, cap):
         opts = _options(max_concurrency, None, cap, False, models.backend.profile)
         human = bool(parent.manifest.human_seats)

@@ -51,8 +51,13 @@ def serve(
         Path, typer.Option("--out", help="Root folder of run folders (and its samples/ sub-folder).")
     ] = Path("transcripts"),
     scenarios: Annotated[
-        Path, typer.Option("--scenarios", help="Folder of scenario files a run can be started from.")
-    ] = Path("scenarios"),
+        Path | None,
+        typer.Option(
+            "--scenarios",
+            help="Folder of scenario files runs can be started from, besides the bundled ones "
+            "(default: ./scenarios when there is one).",
+        ),
+    ] = None,
     allow_remote: Annotated[
         bool,
         typer.Option(
@@ -90,6 +95,8 @@ def serve(
 
     from harness.web import RoomSettings, create_app
 
+    if scenarios is None and Path("scenarios").is_dir():
+        scenarios = Path("scenarios")
     settings = RoomSettings(out=out, scenarios=scenarios, token=token, loopback=loopback)
     app = create_app(settings)
     server = uvicorn.Server(

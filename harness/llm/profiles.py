@@ -1,4 +1,4 @@
-"""Backend profiles (DESIGN §6) as data: where a backend lives, which key it takes, how it does JSON.
+"""Backend profiles (docs/backends.md) as data: where a backend lives, which key it takes, how it does JSON.
 
 A profile fixes the default base URL, the ONE environment variable its key is read from (``None``: the
 server needs no key and a fixed placeholder is sent), the structured-output dialect and capabilities.

@@ -1,4 +1,5 @@
-"""The ONE owner of transport retries (DESIGN §7): tenacity around each HTTP call, SDK ``max_retries=0``.
+"""The ONE owner of transport retries (docs/pitfalls.md): tenacity around each HTTP call, the SDK's own
+``max_retries=0``.
 
 - retried: connection errors, timeouts, HTTP 408/409/429 and 5xx, an unreadable response body;
 - waits: the server's ``retry-after-ms`` / ``retry-after`` when a 429/503 sends one (capped), else

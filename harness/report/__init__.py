@@ -21,6 +21,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from evals.metrics import pair_label as _pair_label
+from evals.metrics import scales_of
 from harness.errors import ConfigError, DataError
 from harness.report.analysis import N_BOOT, Analysis, SummaryRow, analyse
 from harness.report.lookup import Lookup, load_lookup
@@ -58,10 +60,6 @@ def load_scores(run: Run) -> list[AxisScore]:
                 continue
             out.append(score)
     return out
-
-
-def _pair_label(pair: tuple[str, str]) -> str:
-    return f"{pair[0]}–{pair[1]}"
 
 
 def _headline(analysis: Analysis) -> SummaryRow | None:
@@ -108,7 +106,13 @@ def build_report(runs: list[Run], scores: Mapping[str, list[AxisScore]] | None =
     dist_plots: dict[tuple[str, str], object] = {}
     if triples:
         analysis = analyse(
-            triples, moves=moves, delegations=delegations, axes=axes, utterance_href=hrefs, multi=multi
+            triples,
+            moves=moves,
+            delegations=delegations,
+            axes=axes,
+            scales=scales_of(lookup.rubrics),
+            utterance_href=hrefs,
+            multi=multi,
         )
         _attach_citations(all_utts, analysis)
         for block in analysis.blocks:

@@ -1,24 +1,21 @@
 """Display names for a report: scenario title, delegation names, persona labels and rubric titles.
 
-All of it is cosmetic and best-effort: the scenario file a manifest names is read when it can be found
-(relative to the working directory, as recorded at run time), and the rubrics come from the scenario's
-own rubric folder or else ``evals/rubrics``. When nothing can be read the report falls back to the ids
-the transcript itself holds, so a report never fails for want of a data file.
+All of it is best-effort: the scenario bundle a run used is read back through :mod:`harness.recorded`
+(the scenario file and the persona and rubric folders its manifest names), and the rubrics — which also
+give each axis its level scale — come from there, else from the bundled defaults. When nothing can be
+read the report falls back to the ids the transcript itself holds, so a report never fails for want of a
+data file.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
-
-import yaml
-from pydantic import ValidationError
 
 from harness.errors import HarnessError
-from harness.schema import Rubric
+from harness.recorded import bundle_of, rubrics_of
+from harness.schema import ManifestEvent, Rubric
 from harness.transcript import Run
 
 log = logging.getLogger(__name__)
@@ -74,47 +71,26 @@ class Lookup:
                 self.axis_order.append(axis)
 
 
-def _default_rubric_dir() -> Path | None:
-    spec = importlib.util.find_spec("evals")  # locating the package does not import it
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        folder = Path(location) / "rubrics"
-        if folder.is_dir():
-            return folder
-    return None
+_CACHE: dict[str, Lookup | None] = {}
 
 
-def read_rubrics(folder: Path | None) -> dict[str, Rubric]:
-    """Rubric files in ``folder`` keyed by axis; unreadable files are skipped with a warning."""
-    out: dict[str, Rubric] = {}
-    if folder is None or not folder.is_dir():
-        return out
-    for path in sorted(folder.glob("*.yaml")):
-        try:
-            rubric = Rubric.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        except (OSError, yaml.YAMLError, ValidationError) as exc:
-            log.warning("%s: not a rubric, ignored (%s)", path, type(exc).__name__)
-            continue
-        out[rubric.axis] = rubric
-    return out
+def _labels(manifest: ManifestEvent) -> Lookup | None:
+    """Labels from the scenario bundle a run used (cached: a batch report names one scenario many times)."""
+    key = json.dumps(
+        [manifest.scenario.model_dump(), manifest.data_paths, manifest.options], sort_keys=True, default=str
+    )
+    if key not in _CACHE:
+        if len(_CACHE) >= 64:  # a long-lived process (the web room) reads files anew now and then
+            _CACHE.clear()
+        _CACHE[key] = _read_labels(manifest)
+    return _CACHE[key]
 
 
-def _scenario_path(run: Run) -> Path | None:
-    recorded = Path(run.manifest.scenario.path)
-    candidates = [recorded] if recorded.is_absolute() else [Path.cwd() / recorded]
-    return next((p for p in candidates if p.is_file()), None)
-
-
-@lru_cache(maxsize=16)
-def _scenario_labels(path: str, mtime_ns: int) -> Lookup | None:
-    """Labels from a scenario bundle (cached: a batch report names one scenario many times)."""
+def _read_labels(manifest: ManifestEvent) -> Lookup | None:
     try:
-        from harness.loaders import load_bundle
-
-        bundle = load_bundle(path)
+        bundle = bundle_of(manifest)
     except HarnessError as exc:
-        log.info("report: scenario %s not used for labels (%s)", path, exc)
+        log.info("report: scenario of %s not used for labels (%s)", manifest.run_id, exc)
         return None
     return Lookup(
         scenario_title=bundle.scenario.title,
@@ -128,13 +104,15 @@ def _scenario_labels(path: str, mtime_ns: int) -> Lookup | None:
 
 
 def load_lookup(run: Run) -> Lookup:
-    """Labels for ``run`` from its scenario bundle when readable, else from ``evals/rubrics`` only."""
+    """Labels for ``run`` from its scenario bundle when readable, else the rubrics the run can find."""
     lookup = Lookup()
-    path = _scenario_path(run)
-    if path is not None:
-        labels = _scenario_labels(str(path.resolve()), path.stat().st_mtime_ns)
+    if run.manifest.source == "simulation":
+        labels = _labels(run.manifest)
         if labels is not None and labels.scenario_id == run.manifest.scenario.id:
             lookup.merge(labels)
     if not lookup.rubrics:
-        lookup.rubrics = read_rubrics(_default_rubric_dir())
+        try:
+            lookup.rubrics = rubrics_of(run.manifest)
+        except HarnessError as exc:
+            log.warning("report: no rubrics for %s (%s); axes are shown by id", run.run_id, exc)
     return lookup

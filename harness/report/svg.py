@@ -8,7 +8,7 @@ are prefixed with a per-plot ``uid`` so that several plots can share one page.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
@@ -98,6 +98,14 @@ def line(x1: float, y1: float, x2: float, y2: float, stroke: str, **attrs: objec
     return el("line", x1=float(x1), y1=float(y1), x2=float(x2), y2=float(y2), stroke=stroke, **attrs)
 
 
+def _width_of(levels: Sequence[int]) -> int:
+    return levels[-1] - levels[0]
+
+
+def _range_of(levels: Sequence[int]) -> str:
+    return f"{levels[0]}–{levels[-1]}"
+
+
 def _svg(uid: str, width: float, height: float, title: str, desc: str, body: list[Markup]) -> Markup:
     return el(
         "svg",
@@ -120,7 +128,7 @@ def _y_label(x: float, y: float, label: str) -> Markup:
 
 
 def heatmap(block: AxisBlock, title: str, uid: str, pair_label: Callable[[tuple[str, str]], str]) -> Markup:
-    """Delegation pairs × moves; colour and printed value = |x_i − x_j| / 4; hatched where missing."""
+    """Delegation pairs × moves; colour and printed value = |x_i − x_j| / width; hatched where missing."""
     cw, ch, top = 64.0, 34.0, 10.0
     labels = [pair_label(p) for p in block.pairs]
     left = max([_width(lb) for lb in labels] + [60.0]) + 44
@@ -184,8 +192,10 @@ def heatmap(block: AxisBlock, title: str, uid: str, pair_label: Callable[[tuple[
     body.append(
         el("rect", x=left, y=legend_y, width=160, height=12, fill=f"url(#{uid}-grad)", stroke="#bcccdc")
     )
-    for k in range(5):
-        body.append(text(left + 40 * k, legend_y + 26, f"{k / 4:.2f}", size=10, fill=MUTED))
+    ticks = len(block.levels)
+    for k in range(ticks):
+        frac = k / (ticks - 1)
+        body.append(text(left + 160 * frac, legend_y + 26, f"{frac:.2f}", size=10, fill=MUTED))
     body.append(
         el("rect", x=left + 190, y=legend_y, width=18, height=12, fill=f"url(#{uid}-hatch)", stroke="#bcccdc")
     )
@@ -195,7 +205,8 @@ def heatmap(block: AxisBlock, title: str, uid: str, pair_label: Callable[[tuple[
         max(left + grid_w + 16, 440.0),
         legend_y + 44,
         f"Divergence on {title} ({block.source})",
-        "Distance |x_i − x_j| / 4 between delegation pairs (rows) at each move (columns); "
+        f"Distance |x_i − x_j| / {_width_of(block.levels)} between delegation pairs (rows) at each move "
+        "(columns); "
         "0 = same level, 1 = opposite ends of the scale; hatched = not scored.",
         body,
     )
@@ -204,7 +215,7 @@ def heatmap(block: AxisBlock, title: str, uid: str, pair_label: Callable[[tuple[
 def timeline(
     block: AxisBlock, title: str, uid: str, colours: dict[str, int], anchor_text: Callable[[int], str]
 ) -> Markup:
-    """Level 0–4 per delegation over moves, one line per delegation, gaps where not scored."""
+    """Level per delegation over moves (the axis's scale), one line per delegation, gaps where not scored."""
     left, top, step, plot_h = 58.0, 14.0, 76.0, 150.0
     plot_w = step * max(len(block.moves) - 1, 1)
     legend_y = top + plot_h + 52
@@ -213,11 +224,13 @@ def timeline(
     def px(i: int) -> float:
         return x0 + step * i if len(block.moves) > 1 else x0 + plot_w / 2
 
+    low, width = block.levels[0], _width_of(block.levels)
+
     def py(level: float) -> float:
-        return top + plot_h - plot_h * level / 4
+        return top + plot_h - plot_h * (level - low) / width
 
     body: list[Markup] = []
-    for lv in range(5):
+    for lv in block.levels:
         body.append(line(left, py(lv), left + plot_w + 20, py(lv), GRID))
         tip = anchor_text(lv)
         label = text(left - 8, py(lv) + 4, str(lv), anchor="end", fill=MUTED, size=11)
@@ -225,7 +238,7 @@ def timeline(
     for i, move in enumerate(block.moves):
         body.append(text(px(i), top + plot_h + 18, move, fill=MUTED, size=11))
     body.append(text(left + plot_w / 2 + 10, top + plot_h + 36, "Move", fill=MUTED, size=11))
-    body.append(_y_label(14, top + plot_h / 2, "Level (0–4)"))
+    body.append(_y_label(14, top + plot_h / 2, f"Level ({_range_of(block.levels)})"))
     x_legend = left
     for k, d in enumerate(block.delegations):
         style = {
@@ -267,7 +280,8 @@ def timeline(
         max(left + plot_w + 40, 360.0),
         legend_y + 16,
         f"Stances on {title} ({block.source})",
-        "Level 0–4 of each delegation at each move; a gap means the axis was not scored.",
+        f"Level {_range_of(block.levels)} of each delegation at each move; "
+        "a gap means the axis was not scored.",
         body,
     )
 
@@ -279,19 +293,22 @@ def distribution(block: DistBlock, title: str, uid: str, colours: dict[str, int]
     top, row_h, step = 14.0, 40.0, 70.0
     bottom = top + row_h * len(rows)
 
+    low = block.levels[0]
+
     def px(level: float) -> float:
-        return left + 20 + step * level
+        return left + 20 + step * (level - low)
 
     body: list[Markup] = []
-    for lv in range(5):
+    for lv in block.levels:
         body.append(line(px(lv), top, px(lv), bottom, GRID))
         body.append(text(px(lv), bottom + 16, str(lv), fill=MUTED, size=11))
-    body.append(text(px(2), bottom + 34, "Level (0–4)", fill=MUTED, size=11))
+    middle = (block.levels[0] + block.levels[-1]) / 2
+    body.append(text(px(middle), bottom + 34, f"Level ({_range_of(block.levels)})", fill=MUTED, size=11))
     for j, row in enumerate(rows):
         cy = top + row_h * j + row_h / 2
         colour = delegation_colour(colours.get(row.delegation, -1))
         body.append(text(left - 10, cy + 4, row.delegation, anchor="end"))
-        for lv, share in enumerate(row.shares):
+        for lv, share in zip(block.levels, row.shares, strict=True):
             if share > 0:
                 tip = f"{row.delegation}: {share:.0%} of {row.n_scores} scores at level {lv}"
                 body.append(
@@ -318,7 +335,7 @@ def distribution(block: DistBlock, title: str, uid: str, colours: dict[str, int]
         body.append(el("path", el("title", tip), d=diamond, fill=INK))
     return _svg(
         uid,
-        left + step * 4 + 60,
+        left + step * _width_of(block.levels) + 60,
         bottom + 50,
         f"Level distribution on {title} ({block.source})",
         "Dot area = share of a delegation's scores at each level, over runs and moves; "

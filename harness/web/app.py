@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 class RoomSettings:
     out: Path = Path("transcripts")
     """Root folder of run folders (its ``samples/`` sub-folder is listed too)."""
-    scenarios: Path = Path("scenarios")
-    """Folder of scenario files a run can be started from."""
+    scenarios: Path | None = None
+    """A folder of scenario files a run can be started from, besides the bundled scenarios."""
     token: str | None = None
     """Required on every request when set (always set when bound beyond loopback)."""
     loopback: bool = True

@@ -14,13 +14,14 @@ from harness.annotations import Annotation
 from harness.errors import HarnessError
 from harness.llm.profiles import PROFILES
 from harness.loaders import load_scenario
+from harness.resources import bundled_scenarios
 from harness.schema import Ident
 
 log = logging.getLogger(__name__)
 
 
 class StartForm(BaseModel):
-    """``POST /api/runs``: a scenario (a file in the room's scenarios folder) and a backend profile."""
+    """``POST /api/runs``: a scenario (by name, see :func:`scenario_choices`) and a backend profile."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -36,6 +37,11 @@ class StartForm(BaseModel):
     @classmethod
     def _blank_is_none(cls, v: Any) -> Any:
         return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("scenario")
+    @classmethod
+    def _stem(cls, v: str) -> str:
+        return v.removesuffix(".yaml")
 
     @field_validator("human", mode="before")
     @classmethod
@@ -71,19 +77,29 @@ class NoteForm(BaseModel):
 @dataclass
 class ScenarioChoice:
     name: str
+    """What the form sends: the file's stem (a bundled scenario's id)."""
+    path: Path
     id: str
     title: str
     delegations: list[tuple[str, str]]
+    source: str
+    """``folder`` (the room's scenarios folder) or ``bundled``."""
 
 
-def scenario_choices(folder: Path) -> list[ScenarioChoice]:
-    """The scenario files in ``folder`` that load (others are logged and left out)."""
-    out: list[ScenarioChoice] = []
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+def scenario_choices(folder: Path | None) -> list[ScenarioChoice]:
+    """The scenarios a run can be started from: the files in ``folder`` that load, then the bundled ones
+    they do not shadow (a file that does not load is logged and left out)."""
+    files = [(p, "folder") for p in sorted(folder.glob("*.yaml"))] if folder and folder.is_dir() else []
+    files += [(p, "bundled") for p in bundled_scenarios().values()]
+    out: dict[str, ScenarioChoice] = {}
+    for path, source in files:
+        if path.stem in out:
+            continue
         try:
             s = load_scenario(path)
         except HarnessError as exc:
-            log.warning("scenario %s not offered: %s", path.name, exc)
+            log.warning("scenario %s not offered: %s", path, exc)
             continue
-        out.append(ScenarioChoice(path.name, s.id, s.title, [(d.id, d.name) for d in s.delegations]))
-    return out
+        delegations = [(d.id, d.name) for d in s.delegations]
+        out[path.stem] = ScenarioChoice(path.stem, path, s.id, s.title, delegations, source)
+    return list(out.values())

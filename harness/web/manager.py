@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.backends import backend_from, open_models
 from harness.context import options_for
 from harness.errors import ConfigError, HarnessError
 from harness.llm.config import resolve_backend
 from harness.llm.profiles import DUMMY_KEY
 from harness.loaders import Bundle
-from harness.runner import RunRequest, RunResult, bundle_of, prepare_run, resume_run, start_run
+from harness.opening import opened_models, recorded_backend
+from harness.recorded import bundle_of
+from harness.runner import RunRequest, RunResult, prepare_run, resume_run, start_run
 from harness.schema import Sampling
 from harness.transcript import TRANSCRIPT_NAME
 from harness.web.registry import Registry, run_status
@@ -180,12 +181,9 @@ class RunManager:
         folder.mkdir(parents=True, exist_ok=True)
 
         async def job(seat: WebSeat) -> RunResult:
-            with open_models(spec.backend, spec.base_url, spec.model, {}, None, folder / "server.log") as (
-                models,
-                cap,
-            ):
-                req.options = options_for(models.backend.profile, model_cap=cap)
-                return await start_run(req, models, human_io=seat, prepared=prepared)
+            with opened_models(config, {}, folder / "server.log") as opened:
+                req.options = options_for(config.profile, model_cap=opened.prompt_cap)
+                return await start_run(req, opened.models, human_io=seat, prepared=prepared)
 
         d = self._drive(run_id, job, WebSeat())
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -205,11 +203,12 @@ class RunManager:
         folder = run.folder
         m = run.manifest
 
+        config = resolve_backend(*recorded_backend(m.backend, None, None, None))
+
         async def job(seat: WebSeat) -> RunResult:
-            b, u, mo = backend_from(m.backend, None, None, None)
-            with open_models(b, u, mo, dict(m.model_for), None, folder / "server.log") as (models, cap):
-                opts = options_for(models.backend.profile, model_cap=cap)
-                return await resume_run(folder, models, options=opts, human_io=seat)
+            with opened_models(config, dict(m.model_for), folder / "server.log") as opened:
+                opts = options_for(config.profile, model_cap=opened.prompt_cap)
+                return await resume_run(folder, opened.models, options=opts, human_io=seat)
 
         self._drive(ref, job, WebSeat(answers))
 

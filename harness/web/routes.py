@@ -155,11 +155,11 @@ def list_runs(request: Request) -> list[dict[str, Any]]:
 
 @router.post("/api/runs", status_code=201)
 def start_run(request: Request, form: StartForm) -> dict[str, str]:
-    choices = {c.name for c in scenario_choices(request.app.state.settings.scenarios)}
+    choices = {c.name: c.path for c in scenario_choices(request.app.state.settings.scenarios)}
     if form.scenario not in choices:
         raise BadAnswer(f"unknown scenario {form.scenario!r}: choose one of {', '.join(sorted(choices))}")
     spec = StartSpec(
-        scenario=request.app.state.settings.scenarios / form.scenario,
+        scenario=choices[form.scenario],
         backend=form.backend,
         base_url=form.base_url,
         model=form.model,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from harness.batch.outputs import INDEX_COLUMNS, read_index
 from harness.cli import main
 from harness.llm.base import BackendUnavailable
 from harness.llm.fake import ScriptedModel
-from harness.runner import Models
+from harness.opening import Models
 from harness.schema import BackendInfo
 from harness.testserver import FakeOpenAIServer
+from harness.transcript import Run
 
 
 def test_outputs_index_scores_and_summary(
@@ -178,10 +180,14 @@ def test_run_killed_before_its_manifest_starts_afresh(
 
 
 @pytest.mark.usefixtures("dummy_url")
-def test_persona_variant_is_kept_when_a_run_continues(experiment: Callable[..., Path]) -> None:
+def test_persona_variant_is_kept_when_a_run_continues(
+    experiment: Callable[..., Path], tmp_path: Path
+) -> None:
     from tests.batch.conftest import ROOT
 
-    variant = [{"name": "copy", "personas": str(ROOT / "personas")}]
+    folder = tmp_path / "variant-personas"
+    shutil.copytree(ROOT / "personas", folder)
+    variant = [{"name": "copy", "personas": str(folder)}]
     path = experiment(
         sampling={"temperature": [0.7], "seed": [1]}, repetitions=1, retries=0, personas=variant
     )
@@ -192,10 +198,7 @@ def test_persona_variant_is_kept_when_a_run_continues(experiment: Callable[..., 
     run_batch(load_experiment(path), out, opener=FlakyOpener(fail_at=-1))
     (row,) = read_index(out)
     assert row["status"] == "completed"
-    from harness.batch.worker import _can_resume_with_personas
-
-    # resume_run cannot take a persona folder yet: the run restarts (the partial one is kept aside)
-    expected = "resumed" if _can_resume_with_personas() else "restarted"
-    assert row["action"] == expected
-    if expected == "restarted":
-        assert (out / ".stale" / row["run_id"] / "transcript.jsonl").is_file()
+    # the resumed run reads the variant's folder, which its manifest recorded first in the persona path
+    assert row["action"] == "resumed"
+    manifest = Run.load(out / row["run_id"]).manifest
+    assert manifest.data_paths["personas"][0] == str(folder.resolve())

@@ -1,7 +1,7 @@
 """Shared fixtures for the evaluation tests.
 
 Every transcript here is a HAND-WRITTEN FIXTURE built with ``TranscriptWriter`` and the schema's event
-classes; no model wrote any of it. Rubrics are hand-written from DESIGN §4's anchors so the tests do not
+classes; no model wrote any of it. Rubrics are hand-written from the rubric anchors so the tests do not
 depend on the shipped rubric files.
 """
 
@@ -28,7 +28,8 @@ from harness.schema import (
 from harness.transcript import TranscriptWriter
 
 REPO = Path(__file__).resolve().parents[2]
-GOLD_DEV = REPO / ".." / "shared" / "gold" / "dev.jsonl"
+GOLD = REPO / "evals" / "gold"
+GOLD_SEED = GOLD / "seed.jsonl"
 
 
 @dataclass
@@ -113,7 +114,7 @@ def card(move: str, delegation: str, levels: dict[str, int | None], answer: str 
 
 @pytest.fixture
 def rubrics() -> dict[str, Rubric]:
-    """Hand-written copies of DESIGN §4's anchors."""
+    """Hand-written copies of the rubric anchors."""
     return {
         "neo": Rubric(
             axis="neo",

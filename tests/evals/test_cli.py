@@ -15,7 +15,7 @@ from harness.errors import ConfigError
 from harness.llm.base import ChatModel
 from harness.llm.fake import ScriptedModel
 
-from .conftest import EXERCISE, GOLD_DEV, card
+from .conftest import EXERCISE, GOLD_SEED, card
 from .test_importers import RECORD_MD
 from .test_judge import quoting
 
@@ -90,9 +90,8 @@ def test_score_stated_and_judge_into_one_file(
     assert main(["divergence", str(a), "--scorer", "judge", "--n-boot", "0"]) == 0
 
 
-@pytest.mark.skipif(not GOLD_DEV.exists(), reason="../shared/gold/dev.jsonl not present")
 def test_validate_scorer_json_is_one_object(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate-scorer", "--gold", str(GOLD_DEV), "--scorer", "rules", "--json"]) == 0
+    assert main(["validate-scorer", "--gold", str(GOLD_SEED), "--scorer", "rules", "--json"]) == 0
     captured = capsys.readouterr()
     report = json.loads(captured.out)  # the whole of stdout is one JSON object
     assert report["scorer"] == "rules" and set(report["axes"]) == {"neo", "china_messaging", "territorial"}

@@ -22,6 +22,7 @@ from evals.metrics import (
     split_by_source,
     stated_revealed_gap,
     summary_rows,
+    trend_of,
     wasserstein1,
 )
 from harness.errors import HarnessError
@@ -155,5 +156,32 @@ def test_divergence_summary_shape() -> None:
     assert a1["distance"]["FIN–NOR"]["m1"] == pytest.approx(0.625)
     assert a1["distance"]["NOR–SWE"]["m3"] is None
     assert a1["wasserstein"]["FIN–SWE"]["estimate"] == pytest.approx(2.5)
+    # widest: FIN–SWE in m1, |0 − 4|/4 = 1.0 (r2 has no SWE score, so one run)
+    assert a1["widest"] == {
+        "pair": "FIN–SWE", "move": "m1", "value": 1.0, "level_a": 0.0, "level_b": 4.0, "n_runs": 1
+    }  # fmt: skip
+    # mean distance over pairs per move: m1 (0.625 + 1 + 0.5)/3 = 0.7083, m2 (0.25 + 0.5 + 0.25)/3 = 0.3333,
+    # m3 0.25 (one pair) → LS slope −0.2292 a move, fitted change over m1..m3 = −0.4583 → narrowed
+    trend = a1["trend_label"]
+    assert trend["label"] == "narrowed" and trend["change"] == pytest.approx(-0.458333, abs=1e-5)
+    assert a1["trend"]["mean"] == pytest.approx(-0.229167, abs=1e-5)
+    assert (trend["first_move"], trend["last_move"]) == ("m1", "m3")
+    # FIN's levels: r1 0, 1, 1 and r2 0 → 2/4
+    assert a1["level_mean"]["FIN"]["estimate"] == pytest.approx(0.5)
+    assert a1["scale"] == [0, 1, 2, 3, 4]
     rows = summary_rows(summary)
-    assert {r["kind"] for r in rows} == {"distance", "distance_mean", "wasserstein", "trend", "concession"}
+    kinds = {"distance", "distance_mean", "wasserstein", "level_mean", "trend", "trend_label", "widest"}
+    assert {r["kind"] for r in rows} == kinds | {"concession"}
+
+
+def test_trend_labels_and_the_scale_from_the_rubric() -> None:
+    assert trend_of(["m1", "m2"], [0.2, 0.2]).label == "held steady"
+    assert trend_of(["m1", "m2"], [0.2, 0.26]).label == "widened"
+    assert trend_of(["m1", "m2", "m3"], [None, 0.5, None]).label == "one move scored"
+    assert trend_of(["m1"], [None]).label == "no pair scored"
+    # on a 0..2 scale the same level gap is twice as wide
+    wide = divergence_summary(R1[:3], scales={"a1": (0, 1, 2, 3, 4)})["axes"]["a1"]["distance"]
+    assert wide["FIN–NOR"]["m1"] == pytest.approx(0.5)
+    r = [s("r", "m1", "A", 0), s("r", "m1", "B", 2)]
+    narrow = divergence_summary(r, scales={"a1": (0, 1, 2)})["axes"]["a1"]
+    assert narrow["distance"]["A–B"]["m1"] == pytest.approx(1.0) and narrow["scale"] == [0, 1, 2]

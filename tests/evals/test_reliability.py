@@ -137,3 +137,18 @@ def test_bad_gold_rows_name_file_and_line(tmp_path: Path, line: str, cause: str)
     with pytest.raises(DataError, match=cause) as info:
         read_gold(p)
     assert info.value.line == 2 and str(p) in str(info.value)
+
+
+def test_the_gold_split_is_reproducible_and_keeps_sources_together() -> None:
+    import subprocess
+    import sys
+
+    from .conftest import GOLD
+
+    out = subprocess.run(
+        [sys.executable, str(GOLD / "make_split.py"), "--check"], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "split ok", out.stdout + out.stderr
+    ids = [read_gold(GOLD / f"{name}.jsonl") for name in ("train", "dev", "test")]
+    flat = [r.id for rows in ids for r in rows]
+    assert len(flat) == len(set(flat)) >= 300  # no statement in two splits

@@ -14,7 +14,7 @@ from harness.errors import DataError
 from harness.schema import Rubric
 from harness.transcript import Run
 
-from .conftest import EXERCISE, GOLD_DEV, U
+from .conftest import EXERCISE, GOLD_SEED, U
 
 PARAPHRASES = Path(__file__).parent / "data" / "paraphrases.jsonl"
 
@@ -30,13 +30,12 @@ def _print(report: dict[str, object]) -> None:
         print(f"rules on {Path(str(report['gold'])).name} [{name}]: {shown}")
 
 
-@pytest.mark.skipif(not GOLD_DEV.exists(), reason="../shared/gold/dev.jsonl not present")
-def test_agreement_on_the_gold_dev_set(rules: RulesScorer) -> None:
-    report = validate_scorer(GOLD_DEV, rules, load_rubrics())
+def test_agreement_on_the_seed_set_in_sample(rules: RulesScorer) -> None:
+    report = validate_scorer(GOLD_SEED, rules, load_rubrics())
     _print(report)
     overall = report["overall"]
-    # Floors honestly reached (the codebook was written with dev.jsonl in view: these are in-sample
-    # figures; see the paraphrase test below for statements the rules were not written against).
+    # IN-SAMPLE figures: the codebook was written with seed.jsonl in view (evals/gold/README.md); the
+    # out-of-sample figures are those on evals/gold/test.jsonl.
     assert overall["kappa"] >= 0.9 and overall["alpha"] >= 0.9
     assert overall["na_accuracy"] >= 0.9 and overall["coverage"] >= 0.85 and overall["exact_accuracy"] >= 0.85
     for fig in report["axes"].values():
@@ -44,7 +43,7 @@ def test_agreement_on_the_gold_dev_set(rules: RulesScorer) -> None:
 
 
 def test_agreement_on_author_paraphrases(rules: RulesScorer) -> None:
-    # 84 statements written for this test from the DESIGN §4 anchors (not from dev.jsonl). The last 24
+    # 84 statements written for this test from the rubric anchors (not from dev.jsonl). The last 24
     # were scored once, frozen, before any rule change: exact 0.79, kappa 0.92, alpha 0.94, NA acc 0.83.
     report = validate_scorer(PARAPHRASES, rules, load_rubrics())
     _print(report)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import itertools
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from harness.context import Options
 from harness.llm.fake import FakeCall, ScriptedModel, default_responder
@@ -61,23 +58,3 @@ class UniqueResponder:
         for axis, level in self.levels.get((move, delegation), {}).items():
             out[f"{axis}_level"] = level
         return out
-
-
-def write_long_scenario(src: Path, dest_dir: Path, n_moves: int) -> Path:
-    """A copy of ``src`` (its personas and rubrics referenced by absolute folders) with ``n_moves``
-    moves made by repeating its moves (hand-made test data)."""
-    data = yaml.safe_load(src.read_text())
-    base = data["moves"]
-    moves = []
-    for i in range(n_moves):
-        m = copy.deepcopy(base[i % len(base)])
-        m["id"] = f"x{i + 1}"
-        m["title"] = f"{m['title']} (phase {i + 1})"
-        m["branches"] = []
-        moves.append(m)
-    data["moves"] = moves
-    data["id"] = f"long-{n_moves}"
-    dest = dest_dir / "scenarios" / f"long-{n_moves}.yaml"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(yaml.safe_dump(data, sort_keys=False))
-    return dest

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError
-from harness.runner import fork_run
+from harness.fork import fork_run
 from harness.schema import InjectEvent
 from harness.transcript import Run
 from tests.orchestrator.helpers import DEFAULT, ScriptedModel, UniqueResponder, models, run_fake

@@ -1,5 +1,5 @@
 """Kill test: the smoke scenario in a subprocess against the local fake OpenAI-compatible server, killed
-at several deterministic points (HARNESS_CRASH_AFTER=N events) and resumed each time."""
+at several deterministic points (``tests/crashing.py``: after N events) and resumed each time."""
 
 from __future__ import annotations
 
@@ -12,20 +12,18 @@ from pathlib import Path
 
 from harness.testserver import FakeOpenAIServer
 from harness.transcript import Run
+from tests.crashing import CRASH_CODE
 from tests.orchestrator.helpers import SMOKE
-
-CRASH_CODE = 75  # os._exit code of the HARNESS_CRASH_AFTER hook
 
 
 def _cli(
     args: list[str], out: Path, base_url: str, crash_after: int | None
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "OPENAI_"))}
-    if crash_after is not None:
-        env["HARNESS_CRASH_AFTER"] = str(crash_after)
+    entry = ["-m", "harness"] if crash_after is None else ["-m", "tests.crashing", str(crash_after)]
     backend = ["--backend", "compatible", "--base-url", base_url, "--model", "fake-model"]
     return subprocess.run(
-        [sys.executable, "-m", "harness", *args, *backend, "--out", str(out), "--quiet"],
+        [sys.executable, *entry, *args, *backend, "--out", str(out), "--quiet"],
         capture_output=True,
         text=True,
         env=env,

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bench._common import long_scenario
 from harness.context import Options, approx_tokens
-from tests.orchestrator.helpers import DEFAULT, ScriptedModel, UniqueResponder, run_fake, write_long_scenario
+from tests.orchestrator.helpers import DEFAULT, ScriptedModel, UniqueResponder, run_fake
 
 CAP = 4300  # tokens (estimated); 20 moves of untrimmed history need ~7,800
 
@@ -19,7 +20,7 @@ def _prompt_tokens(call) -> int:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("n_moves", [5, 20])
 def test_largest_prompt_under_cap(tmp_path: Path, n_moves: int) -> None:
     root = tmp_path / "data"
-    scenario = write_long_scenario(DEFAULT, root, n_moves)
+    scenario = long_scenario(root, n_moves, DEFAULT)
     model = ScriptedModel(UniqueResponder())
     result, run, _ = run_fake(
         scenario,
@@ -45,7 +46,7 @@ def test_largest_prompt_under_cap(tmp_path: Path, n_moves: int) -> None:
 def test_history_is_trimmed_not_growing(tmp_path: Path) -> None:
     """Without trimming, 20 moves of history would exceed the cap: the bound is real."""
     root = tmp_path / "data"
-    scenario = write_long_scenario(DEFAULT, root, 20)
+    scenario = long_scenario(root, 20, DEFAULT)
     model = ScriptedModel(UniqueResponder())
     run_fake(
         scenario,

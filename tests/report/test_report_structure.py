@@ -3,6 +3,7 @@ nothing external, the no-scores state, several runs and the ``harness report`` c
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from html.parser import HTMLParser
@@ -15,7 +16,6 @@ from markupsafe import escape
 from harness.cli import main as cli_main
 from harness.errors import ConfigError
 from harness.report import build_report, load_scores, write_report
-from harness.report.analysis import bootstrap_mean
 from harness.report.render import TEMPLATES
 from harness.schema import AxisScore, BackendInfo, Evidence, ManifestEvent, ScenarioRef, UtteranceEvent
 from harness.transcript import Run, TranscriptWriter
@@ -96,7 +96,7 @@ def test_cell_values_are_pairwise_distances(scored_run: Run) -> None:
     scores = stated_scores(scored_run)
     html = build_report([scored_run], {scored_run.run_id: scores})
     level = {(s.move, s.delegation, s.axis): s.level for s in scores}
-    a, b = scored_run.delegations()[:2]
+    a, b = sorted(scored_run.delegations()[:2])
     move, axis = scored_run.moves()[0], scores[0].axis
     la, lb = level[(move, a, axis)], level[(move, b, axis)]
     assert la is not None and lb is not None
@@ -194,8 +194,9 @@ def test_summary_names_widest_gap_trend_and_scorer(fake_run: Run) -> None:
     headline = re.search(r'(?s)<p class="headline">(.*?)</p>', html)
     assert headline is not None
     text = re.sub(r"<[^>]+>", "", headline.group(1))
-    assert f"between {a} and {b} in move {moves[1]}" in text
-    assert "distance 1.00 (levels 4 vs 0)" in text and "rules" in text and "widened" in text
+    assert f"between {min(a, b)} and {max(a, b)} in move {moves[1]}" in text
+    levels = "levels 4 vs 0" if a < b else "levels 0 vs 4"  # the pair is named in sorted order
+    assert f"distance 1.00 ({levels})" in text and "rules" in text and "widened" in text
     assert "we will not accept" in html
 
 
@@ -219,15 +220,45 @@ def test_several_runs(tmp_path: Path, fake_run_folder: Path) -> None:
     assert out.read_text(encoding="utf-8") == html
 
 
-def test_bootstrap_is_seeded_and_brackets_the_mean() -> None:
-    groups = [[0.0, 1.0], [2.0], [4.0, 4.0, 3.0], [1.0]]
-    first = bootstrap_mean(groups, seed=7)
-    assert first == bootstrap_mean(groups, seed=7)
-    point, lo, hi = first
-    assert point == pytest.approx(15 / 7)
-    assert lo is not None and hi is not None and lo <= point <= hi
-    assert bootstrap_mean([[2.0]], seed=1) == (2.0, None, None)
-    assert bootstrap_mean([], seed=1) == (None, None, None)
+def _data_rows(html: str, attr: str) -> list[dict[str, str]]:
+    return [a for _, a in Tags(html).tags if attr in a]
+
+
+def test_report_and_divergence_command_agree(
+    tmp_path: Path, fake_run_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One set of HAND-MADE scores over three runs: the report and `harness divergence --json` name the
+    same trend, the same widest gap and the same confidence bounds (both come from evals.metrics)."""
+    folders = [make_fake_run(tmp_path / f"r{seed}", seed=seed) for seed in (1, 2, 3)]
+    runs = [Run.load(f) for f in folders]
+    for k, run in enumerate(runs):
+        a, b, c = run.delegations()[:3]
+        rows = [
+            AxisScore(run_id=run.run_id, move=m, delegation=d, axis=axis, level=lv, scorer="rules")
+            for i, m in enumerate(run.moves())
+            for axis in ("neo", "territorial")
+            for d, lv in ((a, min(4, 1 + i + k % 2)), (b, max(0, 2 - i)), (c, 2 if axis == "neo" else 1 + k))
+        ]
+        write_scores(run, "rules", rows)
+    html = build_report(runs)
+    assert cli_main(["divergence", *map(str, folders), "--scorer", "rules", "--json"]) == 0
+    (summary,) = json.loads(capsys.readouterr().out)["summaries"]
+    summary_rows = {r["data-axis"]: r for r in _data_rows(html, "data-trend")}
+    pair_rows = {(r["data-axis"], r["data-pair"]): r for r in _data_rows(html, "data-mean")}
+    assert set(summary_rows) == set(summary["axes"]) == {"neo", "territorial"}
+    for axis, a in summary["axes"].items():
+        row = summary_rows[axis]
+        assert row["data-trend"] == a["trend_label"]["label"]
+        assert (
+            row["data-widest-pair"] == a["widest"]["pair"] and row["data-widest-move"] == a["widest"]["move"]
+        )
+        assert float(row["data-widest-value"]) == pytest.approx(a["widest"]["value"], abs=1e-6)
+        for pair, iv in a["distance_mean"].items():
+            shown = pair_rows[(axis, pair)]
+            assert float(shown["data-mean"]) == pytest.approx(iv["estimate"], abs=1e-6)
+            assert float(shown["data-low"]) == pytest.approx(iv["low"], abs=1e-6)
+            assert float(shown["data-high"]) == pytest.approx(iv["high"], abs=1e-6)
+    assert {r["data-trend"] for r in summary_rows.values()} & {"widened", "narrowed"}  # the data has a trend
 
 
 def test_script_never_writes_markup() -> None:

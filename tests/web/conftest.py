@@ -45,7 +45,8 @@ def make_waiting_run(
 ) -> Path:
     """A smoke run on the fake server with ROK's head seated; it stops at the first turn of that seat
     that ``answers`` (transcript key → resume value) does not cover."""
-    from harness.backends import open_models
+    from harness.llm.config import resolve_backend
+    from harness.opening import opened_models
 
     def seat(payload: dict[str, Any]) -> dict[str, Any]:
         if payload["key"] in (answers or {}):
@@ -57,10 +58,10 @@ def make_waiting_run(
             scenario=SMOKE, out_root=out, run_id=run_id, sampling=Sampling(seed=3), human_seats=["ROK"]
         )
         with (
-            open_models("compatible", base_url, "fake-model", {}, None, None) as (models, _),
+            opened_models(resolve_backend("compatible", base_url, "fake-model")) as opened,
             pytest.raises(RunInterrupted),
         ):
-            asyncio.run(start_run(req, models, human_io=seat))
+            asyncio.run(start_run(req, opened.models, human_io=seat))
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # Playwright may hold an event loop in this thread
         pool.submit(play).result()

@@ -55,7 +55,7 @@ def test_a_trainee_plays_a_seat_across_a_server_kill(
     out = tmp_path / "runs"
     room = room_factory(out)
     pg.goto(room.url + "/")
-    pg.select_option("#start select[name=scenario]", "smoke.yaml")
+    pg.select_option("#start select[name=scenario]", "smoke")
     pg.select_option("#start select[name=backend]", "compatible")
     pg.fill("#start input[name=base_url]", fake_server.base_url)
     pg.fill("#start input[name=model]", "fake-model")
@@ -125,7 +125,7 @@ def test_live_view_latency_reload_and_notes(
     room = room_factory(out)
     with FakeOpenAIServer(latency_ms=350, latency_sd_ms=50) as slow:
         body = {
-            "scenario": "smoke.yaml",
+            "scenario": "smoke",
             "backend": "compatible",
             "base_url": slow.base_url,
             "model": "fake-model",

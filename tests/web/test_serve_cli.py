@@ -68,7 +68,7 @@ def test_a_clean_stop_leaves_the_run_resumable(
     """SIGTERM with a seat waiting and a page following it: the run ends ``interrupted`` and the
     restarted room offers the same pending turn."""
     room = room_factory(tmp_path)
-    body = {"scenario": "smoke.yaml", "backend": "compatible", "base_url": fake_server.base_url}
+    body = {"scenario": "smoke", "backend": "compatible", "base_url": fake_server.base_url}
     body |= {"model": "fake-model", "human": "ROK", "run_id": "web"}
     assert httpx.post(f"{room.url}/api/runs", json=body, timeout=60).status_code == 201
 
