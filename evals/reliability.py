@@ -17,6 +17,7 @@ like accuracy.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -28,7 +29,7 @@ import krippendorff
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from evals.scorers.base import Scorer
+from evals.scorers.base import BatchScorer, Scorer
 from evals.scores_io import read_jsonl
 from harness import keys
 from harness.errors import DataError, HarnessError
@@ -64,10 +65,13 @@ def quadratic_weighted_kappa(
     return 1.0 - float((w * observed).sum()) / denom
 
 
-def krippendorff_ordinal(gold: Sequence[int | None], pred: Sequence[int | None]) -> float | None:
-    """Krippendorff's alpha, ordinal, two coders, ``value_domain`` 0..4; None when undefined."""
-    data = np.array([[np.nan if v is None else float(v) for v in row] for row in (gold, pred)], dtype=float)
-    pairable = int(np.sum(~np.isnan(data).any(axis=0)))
+def krippendorff_ordinal(*coders: Sequence[int | None]) -> float | None:
+    """Krippendorff's alpha, ordinal, ``value_domain`` 0..4, over two or more coders' values for the same
+    units (``None``: missing); None when undefined (no unit with two values, or no variation)."""
+    if len(coders) < 2 or len({len(c) for c in coders}) != 1:
+        raise ValueError("alpha needs two or more coders with one value per unit each")
+    data = np.array([[np.nan if v is None else float(v) for v in row] for row in coders], dtype=float)
+    pairable = int(np.sum(np.sum(~np.isnan(data), axis=0) >= 2))
     if pairable == 0:
         return None
     try:
@@ -127,11 +131,34 @@ def read_gold(path: str | Path) -> list[GoldRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class GoldSource:
+    """How a gold file is named in saved figures: its set (the folder), its split (the file) and hash."""
+
+    name: str
+    split: str
+    sha256: str
+
+
+def gold_source(path: str | Path, name: str | None = None, split: str | None = None) -> GoldSource:
+    """``evals/gold/dev.jsonl`` → set ``gold``, split ``dev`` (``name``/``split`` override them)."""
+    p = Path(path)
+    try:
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise DataError(str(p), "cannot read the gold file") from exc
+    return GoldSource(name or p.resolve().parent.name, split or p.stem, digest)
+
+
+def gold_run_id(row: GoldRow) -> str:
+    return f"gold-{row.id}"
+
+
 def gold_run(row: GoldRow, path: str | Path = "gold.jsonl") -> Run:
     """One gold statement as an in-memory one-utterance run (move "gold"), so any scorer can score it."""
     manifest = ManifestEvent(
         key=keys.MANIFEST,
-        run_id=f"gold-{row.id}",
+        run_id=gold_run_id(row),
         created="",
         harness_version="",
         source="import",
@@ -156,34 +183,47 @@ def gold_run(row: GoldRow, path: str | Path = "gold.jsonl") -> Run:
 class GoldResult:
     row: GoldRow
     level: int | None
+    model: str | None = None
+    """The model the score names (a judge's, or a panel's combined label)."""
 
 
 def score_gold(
     rows: Sequence[GoldRow], scorer: Scorer, rubrics: Mapping[str, Rubric], path: str | Path
 ) -> list[GoldResult]:
-    out: list[GoldResult] = []
+    """Each gold row scored as a one-statement run (all at once when the scorer can score runs together)."""
     for i, row in enumerate(rows, start=1):
         if row.axis not in rubrics:
             raise DataError(str(path), f"axis {row.axis!r} has no rubric", field="axis", line=i)
-        scores = [
-            s
-            for s in scorer.score_run(gold_run(row, path), {row.axis: rubrics[row.axis]})
-            if s.axis == row.axis
-        ]
+    items = [(gold_run(row, path), {row.axis: rubrics[row.axis]}) for row in rows]
+    if isinstance(scorer, BatchScorer):
+        scored = scorer.score_runs(items)
+    else:
+        scored = [scorer.score_run(run, axes) for run, axes in items]
+    out: list[GoldResult] = []
+    for row, all_scores in zip(rows, scored, strict=True):
+        scores = [s for s in all_scores if s.axis == row.axis]
         if len(scores) > 1:
             raise HarnessError(
-                f"scorer {scorer.name} gave {len(scores)} scores for one statement: pool the panel"
+                f"scorer {scorer.name} gave {len(scores)} scores for one statement: combine the panel"
             )
-        out.append(GoldResult(row, scores[0].level if scores else None))
+        out.append(GoldResult(row, scores[0].level if scores else None, scores[0].model if scores else None))
         log.info("%s: gold %s scorer %s", row.id, row.level, out[-1].level)
     return out
+
+
+def validation_report(
+    results: Sequence[GoldResult], scorer: str, gold_path: str | Path, model: str | None = None
+) -> dict[str, Any]:
+    """Agreement per axis and overall (issue 5's JSON shape) from scored gold rows."""
+    axes: dict[str, Any] = {}
+    for axis in dict.fromkeys(r.row.axis for r in results):
+        axes[axis] = agreement([(r.row.level, r.level) for r in results if r.row.axis == axis])
+    overall = agreement([(r.row.level, r.level) for r in results])
+    return {"scorer": scorer, "model": model, "gold": str(gold_path), "axes": axes, "overall": overall}
 
 
 def validate_scorer(gold_path: str | Path, scorer: Scorer, rubrics: Mapping[str, Rubric]) -> dict[str, Any]:
     """Agreement of ``scorer`` with the gold file, per axis and overall (issue 5's JSON shape)."""
     results = score_gold(read_gold(gold_path), scorer, rubrics, gold_path)
-    axes: dict[str, Any] = {}
-    for axis in dict.fromkeys(r.row.axis for r in results):
-        axes[axis] = agreement([(r.row.level, r.level) for r in results if r.row.axis == axis])
-    overall = agreement([(r.row.level, r.level) for r in results])
-    return {"scorer": scorer.name, "gold": str(gold_path), "axes": axes, "overall": overall}
+    model = next((r.model for r in results if r.model is not None), None)
+    return validation_report(results, scorer.name, gold_path, model)

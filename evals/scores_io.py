@@ -22,6 +22,8 @@ from harness.transcript import TRANSCRIPT_NAME
 M = TypeVar("M", bound=BaseModel)
 SCORES_DIR = "scores"
 NOTES_SUFFIX = ".notes.jsonl"
+PANEL_SUFFIX = ".panel.json"
+"""Beside ``<scorer>.jsonl``: a judge panel's agreement between its members (``harness score``)."""
 
 
 def scores_path(run_folder: str | Path, scorer: str) -> Path:
@@ -106,3 +108,15 @@ def find_score_files(inputs: Sequence[str | Path], scorer: str | None = None) ->
             raise DataError(str(p), f"several scorers' files ({names}): choose one with --scorer")
         files.append(found[0])
     return files
+
+
+def scores_beside(inputs: Sequence[str | Path], scorer: str) -> list[Path]:
+    """``scores/<scorer>.jsonl`` of each run folder (or transcript's folder) among ``inputs`` that has one."""
+    found: list[Path] = []
+    for raw in inputs:
+        p = Path(raw)
+        folder = p.parent if p.is_file() and p.name == TRANSCRIPT_NAME else p
+        f = scores_path(folder, scorer)
+        if folder.is_dir() and f.is_file() and f not in found:
+            found.append(f)
+    return found

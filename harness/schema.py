@@ -433,6 +433,10 @@ class AxisScore(Strict):
     scorer: str
     model: str | None = None
     samples: int = 1
+    raw_level: Level | None = None
+    """A calibrated score's level before calibration (``level`` is after it); ``None`` when uncalibrated."""
+    calibration: str | None = None
+    """Which calibration was applied (``<file>@<sha256 prefix>``); ``None``: the raw level is the level."""
 
     @field_validator("dist")
     @classmethod

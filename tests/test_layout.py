@@ -75,5 +75,7 @@ def test_nothing_points_outside_the_repository() -> None:
 def test_a_command_module_that_fails_to_import_is_loud(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "_registered", False)
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("data_cmds", "no_such_cmds"))
+    # registration appends to the shared app: give it a copy, restored afterwards
+    monkeypatch.setattr(cli.app, "registered_commands", list(cli.app.registered_commands))
     with pytest.raises(ModuleNotFoundError, match="no_such_cmds"):
         cli.main(["--help"])

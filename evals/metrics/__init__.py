@@ -3,6 +3,7 @@
 * :mod:`~evals.metrics.table`: scores by unit, the level scale (from the rubric), pairs, means;
 * :mod:`~evals.metrics.divergence`: per run and move — distances, stance series, the trend of the gap,
   concessions, stated-vs-revealed gaps, deviation from persona priors;
+* :mod:`~evals.metrics.gap`: the stated-vs-revealed gap per delegation and axis (cards vs a judge);
 * :mod:`~evals.metrics.across`: across runs — level distributions, Wasserstein-1, the cluster bootstrap;
 * :mod:`~evals.metrics.summary`: the summary behind ``harness divergence``, the report and batches.
 """
@@ -37,6 +38,7 @@ from evals.metrics.divergence import (
     stated_revealed_gap,
     trend_of,
 )
+from evals.metrics.gap import GapFigures, GapSummary, gap_rows, gap_summaries, gap_summary
 from evals.metrics.summary import (
     AxisFigures,
     DelegationFigures,
@@ -69,6 +71,8 @@ __all__ = [
     "DelegationFigures",
     "Distance",
     "Gap",
+    "GapFigures",
+    "GapSummary",
     "Interval",
     "LevelDistribution",
     "Pair",
@@ -84,6 +88,9 @@ __all__ = [
     "concessions",
     "divergence_summary",
     "divergence_trend",
+    "gap_rows",
+    "gap_summaries",
+    "gap_summary",
     "level_distributions",
     "max_gap",
     "mean_or_none",

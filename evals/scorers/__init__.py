@@ -40,7 +40,7 @@ class ScorerSettings:
     pool: bool = False
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
-    """Scorer-specific settings (e.g. a judge's calibration file), by name."""
+    """Scorer-specific settings by name: a judge's ``calibration`` (file) and panel ``combine``."""
 
 
 Builder = Callable[[ScorerSettings], "Scorer"]

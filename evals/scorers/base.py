@@ -11,7 +11,7 @@ Hot-wash turns (reflections on where the allies diverged, not positions) and Con
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from harness.schema import LEVELS, AxisScore, Rubric, UtteranceEvent
@@ -29,6 +29,15 @@ class Scorer(Protocol):
 
     def score_run(self, run: Run, rubrics: Mapping[str, Rubric]) -> list[AxisScore]:
         """Scores for the axes in ``rubrics``, in run order (move, then delegation, then axis)."""
+        ...
+
+
+@runtime_checkable
+class BatchScorer(Scorer, Protocol):
+    """A scorer that can score several runs together (e.g. a judge: one event loop, shared concurrency)."""
+
+    def score_runs(self, items: Sequence[tuple[Run, Mapping[str, Rubric]]]) -> list[list[AxisScore]]:
+        """One list of scores per (run, rubrics) item, in order."""
         ...
 
 

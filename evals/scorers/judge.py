@@ -11,8 +11,14 @@
 * **k samples** (``sample=i`` reaches the model layer, so caches never collapse them) → ``dist`` over the
   verified levelled samples; level = their mode (a tie goes to the level nearest the median). If more
   valid samples say "not_addressed" than give a level, the unit is not addressed (null).
-* **Panel**: with several models, one AxisScore per judge model (``model`` names it), so every judge's
-  agreement stays visible; ``pool=True`` instead pools all samples into one score (model "a+b").
+* **Calibration** (:mod:`evals.calibration`): with a calibration file, each verified sample's level goes
+  through its judge model's fitted monotone map before aggregation; the score keeps ``raw_level`` and
+  names the ``calibration``, the notes keep each sample's raw and calibrated level.
+* **Panel** (:mod:`evals.scorers.panel`): with several models, one AxisScore per judge model (``model``
+  names it), so every judge's agreement stays visible; ``combine`` instead makes one score per unit by
+  pooling the samples (``pool``, model "a+b"), by majority or by the (calibrated) mean of the members.
+  :attr:`JudgeScorer.members` keeps every member's own scores (for
+  :func:`~evals.scorers.panel.panel_agreement`).
 """
 
 from __future__ import annotations
@@ -21,13 +27,18 @@ import asyncio
 import concurrent.futures
 import logging
 from collections.abc import Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evals.calibration import Calibration, load_calibration
 from evals.scorers.base import mode_level, normalise_ws, unit_utterances
+from evals.scorers.judge_notes import JudgeNote
+from evals.scorers.panel import COMBINE, Combine, combine_members
+from harness.errors import ConfigError
 from harness.llm.base import ChatModel, InvalidReply, Message
 from harness.prompts import Prompts, default_prompts
 from harness.schema import LEVELS, AxisScore, Evidence, Rubric, UtteranceEvent
@@ -62,20 +73,6 @@ class JudgeVerdict(BaseModel):
     evidence: list[JudgeQuote] = Field(default_factory=list)
     level: JudgeLevel
     salience: Literal[0, 1, 2]
-
-
-class JudgeNote(BaseModel):
-    """Why one sample counted or not (the AxisScore itself has no room for it)."""
-
-    run_id: str
-    move: str
-    delegation: str
-    axis: str
-    model: str
-    sample: int
-    status: Literal["ok", "not_addressed", "unverified", "invalid_reply"]
-    level: int | None = None
-    reason: str = ""
 
 
 @dataclass
@@ -200,6 +197,13 @@ def _run_sync(coro: Coroutine[Any, Any, R]) -> R:
         return pool.submit(asyncio.run, coro).result()
 
 
+def calibrated(outcome: Outcome, mapping: Mapping[int, int] | None) -> Outcome:
+    """The outcome with its level put through a calibration map (only verified levels are mapped)."""
+    if mapping is None or outcome.status != "ok" or outcome.level is None:
+        return outcome
+    return replace(outcome, level=mapping[outcome.level])
+
+
 class JudgeScorer:
     """An LLM judge (or a panel of them) behind the :class:`~evals.scorers.base.Scorer` interface."""
 
@@ -214,6 +218,8 @@ class JudgeScorer:
         seed: int | None = 0,
         max_tokens: int | None = 512,
         pool: bool = False,
+        combine: Combine | None = None,
+        calibration: Calibration | None = None,
         concurrency: int = 4,
         prompts: Prompts | None = None,
     ) -> None:
@@ -221,92 +227,148 @@ class JudgeScorer:
             raise ValueError("a judge needs at least one model")
         if samples < 1:
             raise ValueError("samples must be at least 1")
+        if combine is not None and combine not in COMBINE:
+            raise ConfigError(f"unknown panel combination {combine!r}: choose one of {', '.join(COMBINE)}")
         self.models = list(models)
         self.samples = samples
         self.temperature = temperature if temperature is not None else (0.0 if samples == 1 else 0.8)
         self.seed = seed
         self.max_tokens = max_tokens
-        self.pool = pool
+        self.combine: Combine = (combine or ("pool" if pool else "none")) if len(self.models) > 1 else "none"
+        self.calibration = calibration
+        self.maps = {m.model: calibration.for_model(m.model).mapping for m in self.models if calibration}
         self.concurrency = max(1, concurrency)
         self.prompts = prompts or default_prompts()
         self.notes: list[JudgeNote] = []
+        self.members: list[AxisScore] = []
+        """Every member's own score of every unit scored so far (equal to the output when not combined)."""
+
+    @property
+    def pool(self) -> bool:
+        return self.combine == "pool"
 
     @classmethod
     def from_settings(cls, settings: ScorerSettings) -> JudgeScorer:
+        """``settings.options``: ``calibration`` (a file or a loaded :class:`Calibration`), ``combine``."""
+        given = settings.options.get("calibration")
+        calibration = load_calibration(given) if isinstance(given, str | Path) else given
+        combine = settings.options.get("combine")
         return cls(
             settings.models,
             samples=settings.samples,
             seed=settings.seed,
             pool=settings.pool,
+            combine=cast("Combine | None", combine),
+            calibration=cast("Calibration | None", calibration),
             concurrency=settings.concurrency,
         )
 
     def score_run(self, run: Run, rubrics: Mapping[str, Rubric]) -> list[AxisScore]:
         return _run_sync(self.ascore_run(run, rubrics))
 
-    async def ascore_run(self, run: Run, rubrics: Mapping[str, Rubric]) -> list[AxisScore]:
+    def score_runs(self, items: Sequence[tuple[Run, Mapping[str, Rubric]]]) -> list[list[AxisScore]]:
+        """Several runs in one event loop, sharing the concurrency limit (gold sets: one run a row)."""
+        return _run_sync(self._ascore_runs(items))
+
+    async def _ascore_runs(self, items: Sequence[tuple[Run, Mapping[str, Rubric]]]) -> list[list[AxisScore]]:
         gate = asyncio.Semaphore(self.concurrency)
+        done = await asyncio.gather(*(self._judge(run, rubrics, gate) for run, rubrics in items))
+        for _, notes, members in done:  # recorded in input order, whatever order the calls finished in
+            self.notes += notes
+            self.members += members
+        return [scores for scores, _, _ in done]
+
+    async def ascore_run(self, run: Run, rubrics: Mapping[str, Rubric]) -> list[AxisScore]:
+        [scores] = await self._ascore_runs([(run, rubrics)])
+        return scores
+
+    async def _ask(self, inp: JudgeInput, model: ChatModel, sample: int, gate: asyncio.Semaphore) -> Outcome:
+        async with gate:
+            try:
+                reply = await model.acomplete(
+                    inp.messages,
+                    response_model=JudgeVerdict,
+                    temperature=self.temperature,
+                    seed=None if self.seed is None else self.seed + sample,  # k samples, k seeds
+                    max_tokens=self.max_tokens,
+                    sample=sample,
+                )
+            except InvalidReply as exc:
+                return Outcome("invalid_reply", reason=str(exc)[:200])
+        if not isinstance(reply.parsed, JudgeVerdict):
+            return Outcome("invalid_reply", reason="no structured reply")
+        return verify(reply.parsed, inp)
+
+    def _score(
+        self, run: Run, unit: tuple[str, str, str], model: str, per_model: Mapping[str, list[Outcome]]
+    ) -> AxisScore:
+        """One score of one unit from the raw sample outcomes of one or more judge models (pooled), each
+        sample calibrated with its own model's map when there is a calibration."""
+        move, deleg, axis = unit
+        raw = [o for os in per_model.values() for o in os]
+        mapped = [calibrated(o, self.maps.get(m)) for m, os in per_model.items() for o in os]
+        level, dist, salience, evidence, n = aggregate(mapped)
+        return AxisScore(
+            run_id=run.run_id,
+            move=move,
+            delegation=deleg,
+            axis=axis,
+            level=level,
+            dist=dist,
+            evidence=evidence,
+            salience=salience,
+            scorer=self.name,
+            model=model,
+            samples=n,
+            raw_level=aggregate(raw)[0] if self.calibration else None,
+            calibration=self.calibration.id if self.calibration else None,
+        )
+
+    async def _judge(
+        self, run: Run, rubrics: Mapping[str, Rubric], gate: asyncio.Semaphore
+    ) -> tuple[list[AxisScore], list[JudgeNote], list[AxisScore]]:
+        """(scores, notes, members' scores) of one run."""
         units = [(key, axis, utts) for key, utts in unit_utterances(run).items() for axis in rubrics]
         inputs = [
             build_judge_input(run, m, d, utts, rubrics[axis], self.prompts) for (m, d), axis, utts in units
         ]
-
-        async def one(inp: JudgeInput, model: ChatModel, sample: int) -> Outcome:
-            async with gate:
-                try:
-                    reply = await model.acomplete(
-                        inp.messages,
-                        response_model=JudgeVerdict,
-                        temperature=self.temperature,
-                        seed=self.seed,
-                        max_tokens=self.max_tokens,
-                        sample=sample,
-                    )
-                except InvalidReply as exc:
-                    return Outcome("invalid_reply", reason=str(exc)[:200])
-            if not isinstance(reply.parsed, JudgeVerdict):
-                return Outcome("invalid_reply", reason="no structured reply")
-            return verify(reply.parsed, inp)
-
         jobs = [
             (u, m, s) for u in range(len(units)) for m in range(len(self.models)) for s in range(self.samples)
         ]
-        results = await asyncio.gather(*(one(inputs[u], self.models[m], s) for u, m, s in jobs))
-        by_unit: dict[tuple[int, int], list[Outcome]] = {}
+        results = await asyncio.gather(*(self._ask(inputs[u], self.models[m], s, gate) for u, m, s in jobs))
+        notes: list[JudgeNote] = []
+        by_unit: dict[int, dict[str, list[Outcome]]] = {}
         for (u, m, s), outcome in zip(jobs, results, strict=True):
             (move, deleg), axis, _ = units[u]
-            self.notes.append(
+            model = self.models[m].model
+            mapping = self.maps.get(model)
+            notes.append(
                 JudgeNote(
                     run_id=run.run_id,
                     move=move,
                     delegation=deleg,
                     axis=axis,
-                    model=self.models[m].model,
+                    model=model,
                     sample=s,
                     status=outcome.status,
                     level=outcome.level,
+                    calibrated_level=calibrated(outcome, mapping).level if mapping else None,
+                    calibration=self.calibration.id if self.calibration else None,
                     reason=outcome.reason,
                 )
             )
-            by_unit.setdefault((u, 0 if self.pool else m), []).append(outcome)
+            by_unit.setdefault(u, {}).setdefault(model, []).append(outcome)
         out: list[AxisScore] = []
-        for (u, m), outcomes in by_unit.items():
+        all_members: list[AxisScore] = []
+        for u, per_model in by_unit.items():
             (move, deleg), axis, _ = units[u]
-            level, dist, salience, evidence, n = aggregate(outcomes)
-            name = "+".join(x.model for x in self.models) if self.pool else self.models[m].model
-            out.append(
-                AxisScore(
-                    run_id=run.run_id,
-                    move=move,
-                    delegation=deleg,
-                    axis=axis,
-                    level=level,
-                    dist=dist,
-                    evidence=evidence,
-                    salience=salience,
-                    scorer=self.name,
-                    model=name,
-                    samples=n,
-                )
-            )
-        return out
+            unit = (move, deleg, axis)
+            members = [self._score(run, unit, m, {m: o}) for m, o in per_model.items()]
+            all_members += members
+            if self.combine == "none":
+                out += members
+            elif self.combine == "pool":
+                out.append(self._score(run, unit, "+".join(per_model), per_model))
+            else:
+                out.append(combine_members(members, self.combine))
+        return out, notes, all_members

@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "llm_cmds",
     "run_cmds",
     "eval_cmds",
+    "trust_cmds",
     "report_cmds",
     "batch_cmds",
     "serve_cmds",

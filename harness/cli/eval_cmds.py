@@ -1,9 +1,11 @@
-"""``harness score``, ``harness divergence``, ``harness validate-scorer`` and ``harness import``."""
+"""``harness score``, ``harness divergence``, ``harness import`` and ``harness scorers``; the shared scorer
+options (``harness validate-scorer`` and ``harness calibrate-judge`` are in :mod:`harness.cli.trust_cmds`)."""
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,6 +18,7 @@ from harness.llm.base import ChatModel
 
 if TYPE_CHECKING:
     from evals.scorers.base import Scorer
+    from evals.scorers.panel import PanelAgreement
 
 console = Console()
 err_console = Console(stderr=True)
@@ -40,6 +43,10 @@ JudgeModelOpt = Annotated[
 ]
 SamplesOpt = Annotated[int, typer.Option("--samples", min=1, help="Judge samples per unit (k).")]
 ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, help="Judge calls in flight at once.")]
+CalibrationOpt = Annotated[
+    Path | None,
+    typer.Option("--calibration", help="Judge calibration file (from `harness calibrate-judge`)."),
+]
 
 
 def _fmt(x: Any, digits: int = 2) -> str:
@@ -84,12 +91,20 @@ def _build(
     samples: int,
     concurrency: int,
     pool: bool,
+    options: dict[str, Any] | None = None,
 ) -> tuple[Scorer, list[ChatModel]]:
-    """The scorer ``name`` from the registry; chat models are opened only for a scorer that needs them."""
+    """The scorer ``name`` from the registry; chat models are opened only for a scorer that needs them.
+
+    ``options`` are scorer-specific (a judge's ``calibration`` file and panel ``combine``): given to any
+    other scorer they are an error, not silently dropped."""
     from evals.scorers import ScorerSettings, build_scorer, scorer_info
     from harness.datapaths import codebook_path
 
     info = scorer_info(name)
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    if options and not info.needs_models:
+        flags = ", ".join(f"--{k}" for k in options)
+        raise ConfigError(f"{flags}: only for a judge (scorer {name!r} takes no model)")
     models = _judge_models(*judge) if info.needs_models else []
     settings = ScorerSettings(
         codebook=codebook_path(codebook),
@@ -97,12 +112,22 @@ def _build(
         samples=samples,
         concurrency=concurrency,
         pool=pool,
+        options=options,
     )
     try:
         return build_scorer(name, settings), models
     except BaseException:
         _close(models)
         raise
+
+
+PanelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--panel",
+        help="How a judge panel's members make one score: none (one score per model), pool, majority, mean.",
+    ),
+]
 
 
 def score(
@@ -115,8 +140,10 @@ def score(
     judge_model: JudgeModelOpt = None,
     samples: SamplesOpt = 1,
     concurrency: ConcurrencyOpt = 4,
+    calibration: CalibrationOpt = None,
+    panel: PanelOpt = None,
     pool_panel: Annotated[
-        bool, typer.Option("--pool-panel", help="Pool a judge panel into one score.")
+        bool, typer.Option("--pool-panel", help="Pool a judge panel into one score (= --panel pool).")
     ] = False,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="One JSONL file for all runs.")
@@ -124,7 +151,9 @@ def score(
 ) -> None:
     """Score runs per move, delegation and axis (default: each run's scores/<scorer>.jsonl)."""
     from evals.rubrics import load_rubrics
-    from evals.scores_io import NOTES_SUFFIX, scores_path, write_jsonl, write_scores
+    from evals.scorers.judge_notes import notes_path
+    from evals.scorers.panel import PanelScorer, write_panel_agreement
+    from evals.scores_io import scores_path, write_jsonl, write_scores
     from harness.recorded import rubrics_of
     from harness.schema import AxisScore
     from harness.transcript import Run
@@ -132,7 +161,8 @@ def score(
     loaded = [Run.load(r) for r in runs]
     given = load_rubrics(rubrics) if rubrics is not None else None
     judge = (judge_backend or [], judge_base_url or [], judge_model or [])
-    impl, models = _build(scorer, codebook, judge, samples, concurrency, pool_panel)
+    options = {"calibration": calibration, "combine": panel}
+    impl, models = _build(scorer, codebook, judge, samples, concurrency, pool_panel, options)
     table = Table("run", "units", "scored", "null", "written to", title=f"{scorer} scores")
     everything: list[AxisScore] = []
     try:
@@ -149,15 +179,32 @@ def score(
         _close(models)
     if output is not None:
         write_scores(output, everything)
+    targets = {run.run_id: scores_path(run.folder, scorer) for run in loaded}
     notes = getattr(impl, "notes", None)
     if notes and output is not None:
-        write_jsonl(output.with_name(output.stem + NOTES_SUFFIX), notes)
+        write_jsonl(notes_path(output), notes)
     elif notes:
-        for run in loaded:
-            path = scores_path(run.folder, scorer)
-            write_jsonl(
-                path.with_name(path.stem + NOTES_SUFFIX), [n for n in notes if n.run_id == run.run_id]
-            )
+        for run_id, path in targets.items():
+            write_jsonl(notes_path(path), [n for n in notes if n.run_id == run_id])
+    console.print(table)
+    if calibration is not None:
+        console.print(f"calibrated with {calibration}: scores keep raw_level and name the calibration")
+    if not isinstance(impl, PanelScorer) or len({m.model for m in impl.members}) < 2:
+        return
+    groups = (
+        [(output, impl.members)]
+        if output is not None
+        else [(path, [m for m in impl.members if m.run_id == r]) for r, path in targets.items()]
+    )
+    for path, rows in groups:
+        panel_file, agreement = write_panel_agreement(path, rows, impl.combine)
+        _print_panel(agreement, f"agreement between the panel's judges → {panel_file}")
+
+
+def _print_panel(agreement: Sequence[PanelAgreement], title: str) -> None:
+    table = Table("axis", "members", "units", "alpha (ord)", "alpha raw", title=title)
+    for a in agreement:
+        table.add_row(a.axis, ", ".join(a.models), str(a.n_units), _fmt(a.alpha), _fmt(a.alpha_raw))
     console.print(table)
 
 
@@ -183,6 +230,13 @@ def divergence(
     scorer: Annotated[
         str | None, typer.Option("--scorer", help="Which scores/<scorer>.jsonl of a run folder.")
     ] = None,
+    revealed: Annotated[
+        str,
+        typer.Option(
+            "--revealed",
+            help="Scorer compared with the position cards (stated) for the stated-vs-revealed gap.",
+        ),
+    ] = "judge",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="summary.json or summary.csv")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="The summaries as one JSON object on stdout.")
@@ -190,9 +244,10 @@ def divergence(
     n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap resamples over runs.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
 ) -> None:
-    """Pairwise divergence per axis and move: its trend, the widest gap, concessions and W1 across runs."""
-    from evals.metrics import divergence_summary, split_by_source, summary_rows
-    from evals.scores_io import find_score_files, read_scores
+    """Pairwise divergence per axis and move: its trend, the widest gap, concessions and W1 across runs;
+    with position-card (stated) and judge scores, the stated-vs-revealed gap per delegation and axis."""
+    from evals.metrics import divergence_summary, gap_rows, gap_summaries, split_by_source, summary_rows
+    from evals.scores_io import find_score_files, read_scores, scores_beside
 
     files = find_score_files(inputs, scorer)
     scores = [s for f in files for s in read_scores(f)]
@@ -203,15 +258,25 @@ def divergence(
         divergence_summary(v, scales=scales, n_boot=n_boot, seed=seed)
         for v in split_by_source(scores).values()
     ]
+    # with --scorer judge, the cards beside it (scores/stated.jsonl) are read for the gap, not summarised
+    beside = [] if scorer in (None, "stated") else scores_beside(inputs, "stated")
+    cards = [s for f in beside if f.resolve() not in {g.resolve() for g in files} for s in read_scores(f)]
+    gaps = [
+        g.to_json()
+        for g in gap_summaries(scores + cards, revealed=revealed, scales=scales, n_boot=n_boot, seed=seed)
+    ]
     if as_json:
-        typer.echo(json.dumps({"summaries": summaries}, ensure_ascii=False))
+        typer.echo(json.dumps({"summaries": summaries, "gaps": gaps}, ensure_ascii=False))
     else:
         for summary in summaries:
             _print_summary(summary)
+        for gap in gaps:
+            _print_gap(gap)
     if output is None:
         return
     if output.suffix.lower() == ".csv":
         rows = [{"scorer": s["scorer"], "model": s["model"], **r} for s in summaries for r in summary_rows(s)]
+        rows += [{"scorer": g["scorer"], "model": g["model"], **r} for g in gaps for r in gap_rows(g)]
         fields = ["scorer", "model", "axis", "kind", "key", "move", "value", "low", "high"]
         with output.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=fields)
@@ -219,11 +284,37 @@ def divergence(
             writer.writerows(rows)
     elif output.suffix.lower() == ".json":
         output.write_text(
-            json.dumps({"summaries": summaries}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            json.dumps({"summaries": summaries, "gaps": gaps}, indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8",
         )
     else:
         raise ConfigError(f"{output}: -o takes a .json or .csv file")
     err_console.print(f"wrote {output}")
+
+
+def _print_gap(gap: dict[str, Any]) -> None:
+    """Delegations × axes: mean (stated − revealed)/width [95% CI], mean |gap|, units."""
+    axes = list(gap["axes"])
+    console.print(
+        f"stated vs revealed — cards vs {gap['revealed']}: mean (stated − revealed)/width [95% CI] · "
+        "mean |gap| · units (> 0: the card claims more than the words show)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table("delegation", *axes)
+    delegations = list(dict.fromkeys(d for a in axes for d in gap["axes"][a]))
+    for d in delegations:
+        cells = []
+        for a in axes:
+            fig = gap["axes"][a].get(d)
+            if fig is None or fig["n"] == 0:
+                cells.append("—")
+                continue
+            mean = fig["mean"]
+            ci = f" [{_fmt(mean['low'])}, {_fmt(mean['high'])}]" if mean["low"] is not None else ""
+            cells.append(f"{mean['estimate']:+.2f}{ci} · {_fmt(fig['mean_abs'])} · {fig['n']}")
+        table.add_row(d, *cells)
+    console.print(table)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -269,62 +360,6 @@ def _print_summary(summary: dict[str, Any]) -> None:
             )
 
 
-def validate_scorer(
-    gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL (id, axis, delegation, level, text).")],
-    scorer: ScorerOpt = "rules",
-    rubrics: RubricsOpt = None,
-    codebook: CodebookOpt = None,
-    judge_backend: JudgeBackendOpt = None,
-    judge_base_url: JudgeUrlOpt = None,
-    judge_model: JudgeModelOpt = None,
-    samples: SamplesOpt = 1,
-    concurrency: ConcurrencyOpt = 4,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
-) -> None:
-    """Agreement of a scorer with gold labels: kappa, alpha, NA accuracy, coverage, confusion."""
-    from evals.reliability import validate_scorer as run_validation
-    from evals.rubrics import load_rubrics
-
-    axes = load_rubrics(rubrics)  # default: the bundled rubrics
-    judge = (judge_backend or [], judge_base_url or [], judge_model or [])
-    impl, models = _build(scorer, codebook, judge, samples, concurrency, pool=True)
-    err_console.print(f"validating {scorer} against {gold}…", highlight=False)
-    try:
-        report = run_validation(gold, impl, axes)
-    finally:
-        _close(models)
-    if as_json:
-        typer.echo(json.dumps(report))
-        return
-    table = Table(
-        "axis",
-        "n",
-        "exact",
-        "NA acc",
-        "coverage",
-        "kappa (qw)",
-        "alpha (ord)",
-        "MSE",
-        title=f"{scorer} vs {gold}",
-    )
-    for name, fig in [*report["axes"].items(), ("overall", report["overall"])]:
-        table.add_row(
-            name,
-            str(fig["n"]),
-            *(
-                _fmt(fig[k])
-                for k in ("exact_accuracy", "na_accuracy", "coverage", "kappa", "alpha", "mean_signed_error")
-            ),
-        )
-    console.print(table)
-    for name, fig in report["axes"].items():
-        conf = fig["confusion"]
-        t = Table("gold \\ scorer", *conf["labels"], title=f"{name}: confusion")
-        for label, row in zip(conf["labels"], conf["matrix"], strict=True):
-            t.add_row(label, *(str(c) if c else "·" for c in row))
-        console.print(t)
-
-
 def import_record(
     file: Annotated[Path, typer.Argument(help="A written record: .md, .txt or .csv.")],
     anonymise: Annotated[
@@ -360,5 +395,4 @@ def register(app: typer.Typer) -> None:
     app.command("score")(score)
     app.command("scorers")(scorers)
     app.command("divergence")(divergence)
-    app.command("validate-scorer")(validate_scorer)
     app.command("import")(import_record)

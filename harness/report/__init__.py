@@ -5,8 +5,10 @@ and whatever ``scores/*.jsonl`` their folders hold and writes the file (default:
 run folder). The page holds the manifest, the transcript with delegation and caucus/plenary views, the
 position cards side by side, divergence heatmaps and stance timelines as inline SVG, evidence quotes
 linked to the utterances they cite, a "where the allies diverged" summary and, for several runs, level
-distributions with bootstrap intervals, and trainers' notes (``annotations.jsonl``). Nothing in it
-loads from the network.
+distributions with bootstrap intervals. Each scorer's numbers carry its saved agreement with gold labels
+(or "not validated"), a judge unit whose evidence failed verification is shown unscored with the reason,
+and with position cards and a judge the stated-vs-revealed gap is tabled (:mod:`harness.report.trust`).
+Trainers' notes (``annotations.jsonl``) sit under what they mark. Nothing in it loads from the network.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from evals.metrics import GapSummary, gap_summaries, scales_of
 from evals.metrics import pair_label as _pair_label
-from evals.metrics import scales_of
+from evals.scores_io import NOTES_SUFFIX
 from harness.errors import ConfigError, DataError
 from harness.report.analysis import N_BOOT, Analysis, SummaryRow, analyse
 from harness.report.lookup import Lookup, load_lookup
@@ -30,6 +33,14 @@ from harness.report.notes import attach_notes
 from harness.report.render import render_page
 from harness.report.svg import distribution, fmt_level, heatmap, timeline
 from harness.report.transcript_view import Anchors, Citation, UttView, build_run_view, card_axes, slug
+from harness.report.trust import (
+    UnscoredKey,
+    ValidationView,
+    load_notes,
+    mask_unverified,
+    source_validations,
+    validation_folders,
+)
 from harness.schema import AxisScore
 from harness.transcript import Run
 
@@ -38,7 +49,6 @@ __all__ = ["REPORT_NAME", "build_report", "load_scores", "write_report"]
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "report.html"
-NOTES_SUFFIX = ".notes.jsonl"
 
 
 def load_scores(run: Run) -> list[AxisScore]:
@@ -86,7 +96,12 @@ def build_report(runs: list[Run], scores: Mapping[str, list[AxisScore]] | None =
         lookup.merge(load_lookup(run))
     if scores is None:
         scores = {run.run_id: load_scores(run) for run in runs}
-    triples = [(i, run.run_id, s) for i, run in enumerate(runs) for s in scores.get(run.run_id, [])]
+    unscored: dict[UnscoredKey, str] = {}
+    triples: list[tuple[int, str, AxisScore]] = []
+    for i, run in enumerate(runs):
+        checked, why = mask_unverified(i, scores.get(run.run_id, []), load_notes(run))
+        unscored.update(why)
+        triples += [(i, run.run_id, s) for s in checked]
 
     delegations = list(dict.fromkeys(chain.from_iterable(r.delegations() for r in runs)))
     delegations += [d for d in dict.fromkeys(s.delegation for _, _, s in triples) if d not in delegations]
@@ -104,16 +119,23 @@ def build_report(runs: list[Run], scores: Mapping[str, list[AxisScore]] | None =
     analysis = None
     plots: dict[tuple[str, str], dict[str, object]] = {}
     dist_plots: dict[tuple[str, str], object] = {}
+    validations: dict[str, ValidationView] = {}
+    gaps: list[GapSummary] = []
     if triples:
+        scales = scales_of(lookup.rubrics)
         analysis = analyse(
             triples,
             moves=moves,
             delegations=delegations,
             axes=axes,
-            scales=scales_of(lookup.rubrics),
+            scales=scales,
             utterance_href=hrefs,
             multi=multi,
+            unscored=unscored,
         )
+        checked = [s for _, _, s in triples]
+        validations = source_validations(checked, validation_folders(runs))
+        gaps = gap_summaries(checked, scales=scales, moves=moves, axes=axes, delegations=delegations)
         _attach_citations(all_utts, analysis)
         for block in analysis.blocks:
             uid = f"p-{slug(block.source)}-{slug(block.axis)}"
@@ -146,6 +168,8 @@ def build_report(runs: list[Run], scores: Mapping[str, list[AxisScore]] | None =
         "headline": _headline(analysis) if analysis else None,
         "plots": plots,
         "dist_plots": dist_plots,
+        "validations": validations,
+        "gaps": gaps,
         "n_boot": N_BOOT,
         "axis_title": lookup.axis_title,
         "pair_label": _pair_label,

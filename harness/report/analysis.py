@@ -41,6 +41,16 @@ class EvidenceView:
     href: str | None
 
 
+@dataclass(frozen=True)
+class UnscoredView:
+    """A unit left unscored because its evidence failed verification (or no reply was valid)."""
+
+    run_index: int
+    move: str
+    delegation: str
+    reason: str
+
+
 @dataclass
 class AxisBlock:
     """One source × axis: the heatmap cells, the stance series and the quotes behind them."""
@@ -49,6 +59,16 @@ class AxisBlock:
     figures: AxisFigures
     delegations: list[str]  # in the scenario's order (legends and colours)
     evidence: list[EvidenceView] = field(default_factory=list)
+    unscored: list[UnscoredView] = field(default_factory=list)
+    multi: bool = False
+
+    def reasons(self, pair: Pair, move: str) -> list[str]:
+        """Why either delegation of ``pair`` is unscored at ``move`` (in any run)."""
+        return [
+            f"{u.delegation}{f' (run {u.run_index + 1})' if self.multi else ''} unscored: {u.reason}"
+            for u in self.unscored
+            if u.move == move and u.delegation in pair
+        ]
 
     @property
     def axis(self) -> str:
@@ -177,8 +197,10 @@ def analyse(
     scales: Mapping[str, Scale],
     utterance_href: dict[tuple[int, str], str],
     multi: bool,
+    unscored: Mapping[tuple[int, str, str, str, str], str] | None = None,
 ) -> Analysis:
-    """``scores`` are (run index, run id, score) triples; ``utterance_href`` maps (run, id) → ``#u-…``."""
+    """``scores`` are (run index, run id, score) triples; ``utterance_href`` maps (run, id) → ``#u-…``;
+    ``unscored`` says why a unit is unscored, by (run index, move, delegation, axis, source)."""
     by_source: dict[str, list[tuple[int, AxisScore]]] = defaultdict(list)
     run_ids: dict[int, str] = {}
     for run_index, run_id, s in scores:
@@ -191,9 +213,17 @@ def analyse(
         present = {s.delegation for _, s in rows}
         dels = [d for d in delegations if d in present] + sorted(present - set(delegations))
         for figures in summary.axes:
-            block = AxisBlock(source, figures, dels)
             move_order = {m: i for i, m in enumerate(figures.moves)}
             del_order = {d: i for i, d in enumerate(dels)}
+            why = sorted(
+                (
+                    UnscoredView(r, m, d, reason)
+                    for (r, m, d, a, src), reason in (unscored or {}).items()
+                    if src == source and a == figures.axis
+                ),
+                key=lambda u: (u.run_index, move_order.get(u.move, 0), del_order.get(u.delegation, 0)),
+            )
+            block = AxisBlock(source, figures, dels, unscored=why, multi=multi)
             cited = sorted(
                 ((r, s) for r, s in rows if s.axis == figures.axis and s.evidence),
                 key=lambda rs: (rs[0], move_order[rs[1].move], del_order[rs[1].delegation]),

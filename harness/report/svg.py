@@ -21,6 +21,8 @@ DELEGATION_COLOURS = ["#2166ac", "#d6604d", "#1b9e77", "#7b3294", "#c7930a", "#6
 DASHES = ["", "6 3", "2 3", "8 3 2 3"]
 FONT = "system-ui, -apple-system, 'Segoe UI', 'Liberation Sans', 'DejaVu Sans', sans-serif"
 INK, MUTED, GRID = "#1f2933", "#52606d", "#d9e2ec"
+UNVERIFIED = "#c53030"
+"""Hatching of a unit left unscored because its evidence failed verification."""
 
 Child = Markup | str | None
 
@@ -144,8 +146,20 @@ def heatmap(block: AxisBlock, title: str, uid: str, pair_label: Callable[[tuple[
         patternUnits="userSpaceOnUse",
         patternTransform="rotate(45)",
     )
+    unverified = el(
+        "pattern",
+        el("rect", width=6, height=6, fill="#fdf2f2"),
+        line(0, 0, 0, 6, UNVERIFIED, stroke_width=2.5),
+        id=f"{uid}-unverified",
+        width=6,
+        height=6,
+        patternUnits="userSpaceOnUse",
+        patternTransform="rotate(-45)",
+    )
     stops = [el("stop", offset=f"{i / (len(HEAT) - 1):.3f}", stop_color=c) for i, c in enumerate(HEAT)]
-    body = [el("defs", hatch, el("linearGradient", *stops, id=f"{uid}-grad", x1=0, x2=1, y1=0, y2=0))]
+    gradient = el("linearGradient", *stops, id=f"{uid}-grad", x1=0, x2=1, y1=0, y2=0)
+    body = [el("defs", hatch, unverified, gradient)]
+    any_unverified = bool(block.unscored)
     for j, label in enumerate(labels):
         body.append(text(left - 8, top + ch * j + ch / 2 + 4, label, anchor="end"))
     for i, move in enumerate(block.moves):
@@ -155,22 +169,25 @@ def heatmap(block: AxisBlock, title: str, uid: str, pair_label: Callable[[tuple[
             c = block.cell(pair, move)
             x, y = left + cw * i, top + ch * j
             box = {"x": x, "y": y, "width": cw, "height": ch, "stroke": "#ffffff", "stroke_width": 2}
+            reasons = block.reasons(pair, move)
             if c.value is None:
-                tip = f"{pair_label(pair)}, {move}: not scored for both"
+                why = "; ".join(reasons) if reasons else "not scored for both"
                 body.append(
                     el(
                         "g",
-                        el("title", tip),
-                        el("rect", fill=f"url(#{uid}-hatch)", **box),
-                        class_="hm-cell hm-missing",
+                        el("title", f"{pair_label(pair)}, {move}: {why}"),
+                        el("rect", fill=f"url(#{uid}-{'unverified' if reasons else 'hatch'})", **box),
+                        class_="hm-cell hm-missing" + (" hm-unverified" if reasons else ""),
                         data_pair=pair_label(pair),
                         data_move=move,
+                        data_reason=why if reasons else None,
                     )
                 )
                 continue
             levels = f"{pair[0]} {fmt_level(c.level_a)}, {pair[1]} {fmt_level(c.level_b)}"
             runs = f", {c.n} runs" if c.n > 1 else ""
-            tip = f"{pair_label(pair)}, {move}: {c.value:.2f} ({levels}{runs})"
+            also = f"; left out: {'; '.join(reasons)}" if reasons else ""
+            tip = f"{pair_label(pair)}, {move}: {c.value:.2f} ({levels}{runs}){also}"
             value = text(
                 x + cw / 2, y + ch / 2 + 4, f"{c.value:.2f}", fill=heat_text_colour(c.value), weight="600"
             )
@@ -200,14 +217,32 @@ def heatmap(block: AxisBlock, title: str, uid: str, pair_label: Callable[[tuple[
         el("rect", x=left + 190, y=legend_y, width=18, height=12, fill=f"url(#{uid}-hatch)", stroke="#bcccdc")
     )
     body.append(text(left + 214, legend_y + 10, "not scored", anchor="start", size=11, fill=MUTED))
+    if any_unverified:
+        body.append(
+            el(
+                "rect",
+                x=left + 290,
+                y=legend_y,
+                width=18,
+                height=12,
+                fill=f"url(#{uid}-unverified)",
+                stroke=UNVERIFIED,
+            )
+        )
+        body.append(
+            text(
+                left + 314, legend_y + 10, "evidence failed verification", anchor="start", size=11, fill=MUTED
+            )
+        )
     return _svg(
         uid,
-        max(left + grid_w + 16, 440.0),
+        max(left + grid_w + 16, left + 490.0 if any_unverified else 440.0),
         legend_y + 44,
         f"Divergence on {title} ({block.source})",
         f"Distance |x_i − x_j| / {_width_of(block.levels)} between delegation pairs (rows) at each move "
         "(columns); "
-        "0 = same level, 1 = opposite ends of the scale; hatched = not scored.",
+        "0 = same level, 1 = opposite ends of the scale; hatched = not scored "
+        "(red hatching: a delegation's score rests on evidence that failed verification).",
         body,
     )
 
