@@ -29,9 +29,9 @@ from evals.scores_io import NOTES_SUFFIX
 from harness.errors import ConfigError, DataError
 from harness.report.analysis import N_BOOT, Analysis, SummaryRow, analyse
 from harness.report.lookup import Lookup, load_lookup
-from harness.report.notes import attach_notes
 from harness.report.render import render_page
 from harness.report.svg import distribution, fmt_level, heatmap, timeline
+from harness.report.trainer_notes import attach_notes
 from harness.report.transcript_view import Anchors, Citation, UttView, build_run_view, card_axes, slug
 from harness.report.trust import (
     UnscoredKey,

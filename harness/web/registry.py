@@ -13,9 +13,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evals.scores_io import NOTES_SUFFIX
 from harness.annotations import read_annotations
 from harness.errors import HarnessError
-from harness.report import NOTES_SUFFIX
 from harness.schema import ResumeEvent, RunEndEvent
 from harness.transcript import TRANSCRIPT_NAME, Run
 
