@@ -91,11 +91,12 @@ class TerminalSeat:
         self.display = display
 
     def _ask(self, label: str) -> str:
-        self.console.print(label, end="", markup=True, highlight=False)
         # asyncio.run's own SIGINT handler only cancels the task at the next loop turn, which a
-        # blocking read never reaches: Ctrl-C must interrupt the read itself.
+        # blocking read never reaches: Ctrl-C must interrupt the read itself. The handler is in place
+        # before the prompt shows, so a Ctrl-C typed as soon as the prompt appears is not lost.
         previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
+            self.console.print(label, end="", markup=True, highlight=False)
             line = sys.stdin.readline()
         finally:
             signal.signal(signal.SIGINT, previous)
