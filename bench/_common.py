@@ -69,8 +69,8 @@ def fake_server(*args: str) -> Iterator[str]:
 
 def long_scenario(dest_dir: Path, n_moves: int, src: Path = DEFAULT) -> Path:
     """A scenario (default: the default one) with ``n_moves`` moves, its moves repeated in order, no
-    branches, written to ``dest_dir/scenarios/`` (hand-made data for benchmarks and tests: its personas
-    and rubrics come from the bundled defaults)."""
+    branches and no expected findings, written to ``dest_dir/scenarios/`` (hand-made data for benchmarks
+    and tests: its personas and rubrics come from the bundled defaults)."""
     data = yaml.safe_load(src.read_text())
     base = data["moves"]
     moves = []
@@ -81,6 +81,7 @@ def long_scenario(dest_dir: Path, n_moves: int, src: Path = DEFAULT) -> Path:
         m["branches"] = []
         moves.append(m)
     data["moves"] = moves
+    data.pop("expected_findings", None)  # they name the original moves, renamed here
     data["id"] = f"long-{n_moves}"
     dest = dest_dir / "scenarios" / f"long-{n_moves}.yaml"
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -127,6 +127,54 @@ class DataFolders(Strict):
     prompts: str | None = Field(default=None, description="prompt template folder")
 
 
+FindingKind = Literal["widest_pair", "gap", "highest", "lowest"]
+
+
+class ExpectedFinding(Strict):
+    """What the human exercise found, as a checkable statement over the scores (``harness fidelity``).
+
+    Like persona priors, findings are analysis only: never put in a prompt. Kinds (levels are mean
+    levels over the moves checked, per run):
+
+    * ``widest_pair`` (``axis``, ``pair``): that pair's mean distance exceeds every other pair's;
+    * ``gap`` (``axis``, ``a``, ``b``, ``at_least``): level(a) − level(b) ≥ ``at_least``;
+    * ``highest`` / ``lowest`` (``axis``, ``delegation``): its level exceeds (is below) every other's.
+    """
+
+    id: Ident
+    statement: Text = Field(description="the finding in words, as a checkable statement")
+    source: Text = Field(description="where the human exercise reported it")
+    note: str = Field(default="", description="how the source's words were turned into the check")
+    kind: FindingKind
+    axis: Ident
+    pair: list[Ident] = Field(default_factory=list, description="widest_pair: the two delegation ids")
+    a: Ident | None = Field(default=None, description="gap: the delegation expected higher")
+    b: Ident | None = Field(default=None, description="gap: the delegation expected lower")
+    at_least: float = Field(default=1.0, description="gap: by at least this many levels")
+    delegation: Ident | None = Field(default=None, description="highest/lowest: the delegation")
+    moves: list[Ident] = Field(default_factory=list, description="moves checked (default: all played)")
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> ExpectedFinding:
+        need = {
+            "widest_pair": ("pair",),
+            "gap": ("a", "b"),
+            "highest": ("delegation",),
+            "lowest": ("delegation",),
+        }
+        for name in need[self.kind]:
+            if not getattr(self, name):
+                raise LocatedValueError((name,), f"a {self.kind} finding needs {name}")
+        if self.kind == "widest_pair" and (len(self.pair) != 2 or self.pair[0] == self.pair[1]):
+            raise LocatedValueError(("pair",), "pair must name two different delegations")
+        if self.kind == "gap" and self.a == self.b:
+            raise LocatedValueError(("b",), "a gap needs two different delegations")
+        return self
+
+    def delegations(self) -> list[str]:
+        return [d for d in (*self.pair, self.a, self.b, self.delegation) if d]
+
+
 class Scenario(Strict):
     id: Ident
     version: str = Field(min_length=1)
@@ -139,6 +187,11 @@ class Scenario(Strict):
     moves: list[Move] = Field(min_length=1)
     sources: list[str] = Field(default_factory=list)
     data: DataFolders | None = Field(default=None, description="the scenario's own data folders")
+    expected_findings: list[ExpectedFinding] = Field(
+        default_factory=list,
+        description="what the human exercise found, checked by `harness fidelity` (analysis only, never "
+        "prompted)",
+    )
 
     @field_validator("version", mode="before")
     @classmethod
@@ -171,6 +224,24 @@ class Scenario(Strict):
                         raise LocatedValueError(
                             (*at, "when", k, "axis"), f"branch names axis {c.axis!r} not in axes"
                         )
+        return self
+
+    @model_validator(mode="after")
+    def _finding_refs(self) -> Scenario:
+        delegations = {d.id for d in self.delegations}
+        moves = {m.id for m in self.moves}
+        for i, f in enumerate(self.expected_findings):
+            at: tuple[int | str, ...] = ("expected_findings", i)
+            if f.id in [g.id for g in self.expected_findings[:i]]:
+                raise LocatedValueError((*at, "id"), f"two findings share the id {f.id!r}")
+            if f.axis not in self.axes:
+                raise LocatedValueError((*at, "axis"), f"finding names axis {f.axis!r} not in axes")
+            for name in f.delegations():
+                if name not in delegations:
+                    raise LocatedValueError(at, f"finding names unknown delegation {name!r}")
+            for k, mv in enumerate(f.moves):
+                if mv not in moves:
+                    raise LocatedValueError((*at, "moves", k), f"finding names unknown move {mv!r}")
         return self
 
     def delegation(self, delegation_id: str) -> Delegation:

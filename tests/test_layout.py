@@ -13,7 +13,14 @@ import pytest
 import harness.cli as cli
 
 ROOT = Path(__file__).resolve().parent.parent
-UPPER = ("harness.cli", "harness.batch", "harness.report", "harness.web", "harness.validate")
+UPPER = (
+    "harness.cli",
+    "harness.batch",
+    "harness.report",
+    "harness.research",
+    "harness.web",
+    "harness.validate",
+)
 ORCHESTRATOR = (
     "langgraph",
     "harness.runner",

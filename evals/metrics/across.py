@@ -79,9 +79,21 @@ class Interval:
     high: float | None
     n_clusters: int
     n_boot: int
+    se: float | None = None  # standard deviation of the bootstrap replicates
+    p_value: float | None = None  # two-sided bootstrap p-value against ``null`` (when one was given)
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {"estimate": self.estimate, "low": self.low, "high": self.high, "n_runs": self.n_clusters}
+
+
+def bootstrap_p_value(reps: Sequence[float], null: float) -> float:
+    """Two-sided bootstrap p-value of ``null``: twice the smaller share of replicates on either side of it
+    (ties count on both sides), with the +1 correction so it is never 0 (floor 2 / (B + 1)). It is the
+    smallest alpha at which the percentile interval would exclude ``null``."""
+    b = len(reps)
+    below = sum(1 for r in reps if r <= null)
+    above = sum(1 for r in reps if r >= null)
+    return min(1.0, 2.0 * (min(below, above) + 1) / (b + 1))
 
 
 def cluster_bootstrap(
@@ -91,16 +103,32 @@ def cluster_bootstrap(
     n_boot: int = N_BOOT,
     seed: int = BOOT_SEED,
     confidence: float = CONFIDENCE,
+    strata: Mapping[str, str] | None = None,
+    null: float | None = None,
 ) -> Interval:
-    """Percentile CI for ``statistic`` resampling whole clusters (runs) with replacement, seeded."""
+    """Percentile CI for ``statistic`` resampling whole clusters (runs) with replacement, seeded.
+
+    ``strata`` (cluster -> stratum) resamples each stratum on its own, keeping its size (two conditions
+    compared unpaired: each side over its own runs); every stratum needs two clusters for an interval.
+    ``null`` adds the two-sided bootstrap p-value of that value (:func:`bootstrap_p_value`).
+    """
     keys = list(clusters)
     estimate = statistic([x for k in keys for x in clusters[k]])
-    if estimate is None or len(keys) < 2 or n_boot < 1:
+    groups: list[list[int]] = [list(range(len(keys)))]
+    if strata is not None:
+        by: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            by.setdefault(strata[k], []).append(i)
+        groups = list(by.values())
+    if estimate is None or min(len(g) for g in groups) < 2 or n_boot < 1:
         return Interval(estimate, None, None, len(keys), 0)
     rng = np.random.default_rng(seed)
     reps: list[float] = []
     for _ in range(n_boot):
-        picks = rng.integers(0, len(keys), size=len(keys))
+        if strata is None:
+            picks = rng.integers(0, len(keys), size=len(keys))
+        else:
+            picks = np.concatenate([np.asarray(g)[rng.integers(0, len(g), size=len(g))] for g in groups])
         value = statistic([x for i in picks for x in clusters[keys[i]]])
         if value is not None:
             reps.append(value)
@@ -108,4 +136,6 @@ def cluster_bootstrap(
         return Interval(estimate, None, None, len(keys), 0)
     alpha = (1.0 - confidence) / 2
     low, high = np.quantile(reps, [alpha, 1 - alpha])
-    return Interval(estimate, float(low), float(high), len(keys), len(reps))
+    se = float(np.std(reps, ddof=1)) if len(reps) > 1 else 0.0
+    p = bootstrap_p_value(reps, null) if null is not None else None
+    return Interval(estimate, float(low), float(high), len(keys), len(reps), se, p)

@@ -4,7 +4,8 @@ A side is a condition label of the batch's index or a run-id prefix. Each run co
 delegation pair, its mean distance |x_i − x_j|/4 over moves. Runs of A and B with the same (seed,
 repetition) are **paired** (same seed, different condition): the difference is the mean of the paired
 differences B − A with a bootstrap CI over pairs. Where fewer than two pairs exist, the sides are compared
-unpaired: difference of means, each side resampled over its own runs.
+unpaired: difference of means, each side resampled over its own runs. The effect, its interval and its
+p-value are :func:`evals.metrics.two_sample_effect`, the same definition every sensitivity experiment uses.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from evals.metrics import mean_or_none, pair_label, pairwise_distances
+from evals.metrics import adjust_p, mean_or_none, pair_label, pairwise_distances, two_sample_effect
 from harness.batch.outputs import load_scores, read_index
 from harness.errors import ConfigError
 
@@ -30,6 +29,7 @@ class Contrast:
     diff: float | None  # B − A
     low: float | None
     high: float | None
+    p_value: float | None  # two-sided bootstrap p-value of "no difference"
     n_a: int
     n_b: int
     n_pairs: int
@@ -65,48 +65,41 @@ def run_means(batch_dir: Path, run_id: str, scorer: str) -> dict[tuple[str, str]
     return out
 
 
-def _ci(reps: list[float], confidence: float) -> tuple[float | None, float | None]:
-    if not reps:
-        return None, None
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(reps, [alpha, 1 - alpha])
-    return float(low), float(high)
-
-
 def _contrast(
     axis: str,
     pair: str,
-    a: dict[tuple[int, int], float],
-    b: dict[tuple[int, int], float],
+    a: dict[str, float],
+    b: dict[str, float],
+    pair_of: dict[str, str],
     *,
     n_boot: int,
     seed: int,
     confidence: float,
 ) -> Contrast:
-    rng = np.random.default_rng(seed)
-    va, vb = np.array(list(a.values())), np.array(list(b.values()))
-    mean_a = float(va.mean()) if va.size else None
-    mean_b = float(vb.mean()) if vb.size else None
-    keys = sorted(set(a) & set(b))
-    low = high = diff = None
-    method = "none"
-    if len(keys) >= 2:
-        d = np.array([b[k] - a[k] for k in keys])
-        diff, method = float(d.mean()), "paired"
-        reps = [float(d[rng.integers(0, d.size, d.size)].mean()) for _ in range(n_boot)]
-        low, high = _ci(reps, confidence)
-    elif va.size and vb.size:
-        diff, method = float(vb.mean() - va.mean()), "unpaired"
-        if va.size >= 2 and vb.size >= 2:
-            reps = [
-                float(
-                    vb[rng.integers(0, vb.size, vb.size)].mean()
-                    - va[rng.integers(0, va.size, va.size)].mean()
-                )
-                for _ in range(n_boot)
-            ]
-            low, high = _ci(reps, confidence)
-    return Contrast(axis, pair, mean_a, mean_b, diff, low, high, len(a), len(b), len(keys), method)
+    """One unit's contrast, from the one effect definition (:func:`evals.metrics.two_sample_effect`)."""
+    e = two_sample_effect(
+        {r: [v] for r, v in a.items()},
+        {r: [v] for r, v in b.items()},
+        pair_of=pair_of,
+        n_boot=n_boot,
+        seed=seed,
+        confidence=confidence,
+    )
+    d = e.diff
+    return Contrast(
+        axis,
+        pair,
+        e.mean_a,
+        e.mean_b,
+        d.estimate,
+        d.low,
+        d.high,
+        d.p_value,
+        e.n_a,
+        e.n_b,
+        e.n_pairs,
+        e.method,
+    )
 
 
 def compare(
@@ -127,15 +120,16 @@ def compare(
             f"{a!r} and {b!r} share runs ({', '.join(sorted(overlap)[:3])}…): nothing to compare"
         )
 
-    def by_key(side: list[dict[str, Any]]) -> dict[tuple[str, str], dict[tuple[int, int], float]]:
-        out: dict[tuple[str, str], dict[tuple[int, int], float]] = {}
-        for i, row in enumerate(side):
-            key = (row.get("seed") or 0, row.get("rep") or i)
+    pair_of = {r["run_id"]: f"s{r.get('seed') or 0}-r{r.get('rep') or 1}" for r in [*side_a, *side_b]}
+
+    def by_unit(side: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, float]]:
+        out: dict[tuple[str, str], dict[str, float]] = {}
+        for row in side:
             for unit, value in run_means(batch_dir, row["run_id"], scorer).items():
-                out.setdefault(unit, {})[key] = value
+                out.setdefault(unit, {})[row["run_id"]] = value
         return out
 
-    ma, mb = by_key(side_a), by_key(side_b)
+    ma, mb = by_unit(side_a), by_unit(side_b)
     units = list(dict.fromkeys([*ma, *mb]))
     contrasts = [
         _contrast(
@@ -143,6 +137,7 @@ def compare(
             pair,
             ma.get((axis, pair), {}),
             mb.get((axis, pair), {}),
+            pair_of,
             n_boot=n_boot,
             seed=seed,
             confidence=confidence,
@@ -157,5 +152,9 @@ def compare(
         "n_boot": n_boot,
         "confidence": confidence,
         "difference": "B - A (mean pairwise distance |x_i - x_j|/4; > 0: B diverges more)",
-        "contrasts": [asdict(c) for c in contrasts],
+        "correction": "p_adjusted: Holm over the contrasts listed (family-wise error rate)",
+        "contrasts": [
+            {**asdict(c), "p_adjusted": p}
+            for c, p in zip(contrasts, adjust_p([c.p_value for c in contrasts], "holm"), strict=True)
+        ],
     }

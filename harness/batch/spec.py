@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from harness.errors import DataError
 from harness.loaders import load_model
+from harness.research.spec import SensitivitySpec
 from harness.schema import LocatedValueError
 
 Slug = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
@@ -67,12 +68,34 @@ class RunOptions(_Spec):
     narrate: bool = False
 
 
+class JudgeSpec(_Spec):
+    """The model(s) a scorer that needs one (``judge``) is built from, and what it may spend.
+
+    Unset fields fall back to the usual sources (environment, harness.toml, the profile's defaults), as
+    for ``harness score --judge-backend/--judge-model``."""
+
+    profile: str | None = Field(default=None, description="judge backend profile (see `harness backends`)")
+    base_url: str | None = None
+    model: str | None = Field(default=None, description="judge model at that backend")
+    samples: int = Field(default=1, ge=1, le=20, description="judge samples per unit (k)")
+    concurrency: int = Field(default=4, ge=1, description="judge calls in flight for one run")
+    max_total_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        description="judge token budget for the whole batch: once spent, later runs are left unjudged",
+    )
+    cache: Path | None = Field(default=None, description="response cache folder for the judge")
+
+
 class ScoringSpec(_Spec):
     scorers: list[str] = Field(
         default_factory=lambda: ["rules", "stated"], description="registered scorer names (`harness scorers`)"
     )
     rubrics: Path | None = Field(default=None, description="rubric folder (default: the scenario's)")
     codebook: Path | None = None
+    judge: JudgeSpec | None = Field(
+        default=None, description="backend/model and token budget of the scorers that need a model (judge)"
+    )
     n_boot: int = Field(default=1000, ge=0)
     seed: int = 0
 
@@ -85,11 +108,21 @@ class ScoringSpec(_Spec):
         for i, name in enumerate(names):
             if name not in known:
                 raise LocatedValueError((i,), f"unknown scorer {name!r}: choose one of {', '.join(known)}")
-            if known[name].needs_models:
-                raise LocatedValueError(
-                    (i,), f"scorer {name!r} needs a model of its own, which batches do not open yet"
-                )
         return names
+
+    @model_validator(mode="after")
+    def _models_for_judges(self) -> ScoringSpec:
+        from evals.scorers import registry
+
+        known = registry()
+        for i, name in enumerate(self.scorers):
+            if known[name].needs_models and self.judge is None:
+                raise LocatedValueError(
+                    ("scorers", i),
+                    f"scorer {name!r} needs a model: add a scoring.judge block (profile/model and a token "
+                    "budget, max_total_tokens)",
+                )
+        return self
 
 
 class EstimateSpec(_Spec):
@@ -119,6 +152,10 @@ class Experiment(_Spec):
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
     estimate: EstimateSpec = Field(default_factory=EstimateSpec)
     ray: RaySpec = Field(default_factory=RaySpec)
+    sensitivity: SensitivitySpec | None = Field(
+        default=None,
+        description="a sensitivity experiment on the one scenario and backend (`harness sensitivity FILE`)",
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> Experiment:
@@ -154,6 +191,8 @@ def load_experiment(path: str | Path) -> Experiment:
         b.cache = _resolve(base, b.cache)
     exp.scoring.rubrics = _resolve(base, exp.scoring.rubrics)
     exp.scoring.codebook = _resolve(base, exp.scoring.codebook)
+    if exp.scoring.judge is not None:
+        exp.scoring.judge.cache = _resolve(base, exp.scoring.judge.cache)
     if exp.scoring.rubrics is not None and not exp.scoring.rubrics.is_dir():
         raise DataError(str(p), f"rubric folder {exp.scoring.rubrics} not found", field="scoring.rubrics")
     return exp

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.rubrics import load_rubrics
-from evals.scorers import ScorerSettings, build_scorer
+from evals.scorers import ScorerSettings, build_scorer, scorer_info
 from evals.scorers.base import Scorer
 from evals.scores_io import scores_path, write_scores
 from harness.batch.models import Opened
@@ -251,6 +251,11 @@ def score_folder(folder: Path, scoring: ScoringSpec) -> None:
     rubrics = _rubrics(run, scoring.rubrics)
     started = time.monotonic()
     for name in todo:
+        if scorer_info(name).needs_models:
+            from harness.batch.judging import judge_folder
+
+            judge_folder(folder, name, scoring, run, rubrics)
+            continue
         write_scores(scores_path(folder, name), _scorer(name, scoring.codebook).score_run(run, rubrics))
     log.debug("%s scored in %.2f s", run.run_id, time.monotonic() - started)
 

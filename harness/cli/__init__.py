@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "trust_cmds",
     "report_cmds",
     "batch_cmds",
+    "research_cmds",
     "serve_cmds",
 )
 

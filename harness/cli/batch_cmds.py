@@ -154,6 +154,10 @@ def batch(
     from harness.batch import build_plan, load_experiment, run_batch
 
     exp = load_experiment(experiment)
+    if exp.sensitivity is not None:
+        raise ConfigError(
+            f"{experiment} is a sensitivity experiment: run it with `harness sensitivity {experiment}`"
+        )
     folder = out if out is not None else Path("transcripts") / exp.id
     if ray_address is not None and executor is not ExecutorName.ray:
         raise ConfigError("--ray-address needs --executor ray")
@@ -226,6 +230,7 @@ def compare_cmd(
         "B mean",
         "B − A",
         "95% CI",
+        "p (holm)",
         "n",
         "method",
         title=f"{scorer} distance: B={b} vs A={a}",
@@ -234,7 +239,15 @@ def compare_cmd(
         ci = f"[{_fmt(c['low'])}, {_fmt(c['high'])}]" if c["low"] is not None else "—"
         n = f"{c['n_pairs']} pairs" if c["method"] == "paired" else f"{c['n_a']}/{c['n_b']} runs"
         table.add_row(
-            c["axis"], c["pair"], _fmt(c["mean_a"]), _fmt(c["mean_b"]), _fmt(c["diff"]), ci, n, c["method"]
+            c["axis"],
+            c["pair"],
+            _fmt(c["mean_a"]),
+            _fmt(c["mean_b"]),
+            _fmt(c["diff"]),
+            ci,
+            _fmt(c["p_adjusted"]),
+            n,
+            c["method"],
         )
     console.print(table)
     if output is not None:

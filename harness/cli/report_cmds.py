@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from harness.errors import ConfigError
+
 console = Console()
 
 
@@ -27,9 +29,18 @@ def report(
         "transcripts"
     ),
 ) -> None:
-    """Write one self-contained HTML report: transcript, position cards, divergence plots, summary."""
-    from harness.report import write_report
+    """Write one self-contained HTML report: transcript, position cards, divergence plots, summary.
 
+    A batch folder (with index.csv) reports its completed runs, with the research section when
+    `harness sensitivity`, `fidelity` or `harmony` wrote results there."""
+    from harness.report import write_batch_report, write_report
+
+    if len(runs) == 1 and (Path(runs[0]) / "index.csv").is_file():
+        batch_path = write_batch_report(Path(runs[0]), output)
+        if batch_path is None:
+            raise ConfigError(f"{runs[0]}: no completed run in this batch yet")
+        console.print(f"report written to [bold]{batch_path}[/bold]", highlight=False)
+        return
     path = write_report(runs, output, root=out)
     console.print(f"report written to [bold]{path}[/bold]", highlight=False)
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -30,6 +31,7 @@ from harness.errors import ConfigError, DataError
 from harness.report.analysis import N_BOOT, Analysis, SummaryRow, analyse
 from harness.report.lookup import Lookup, load_lookup
 from harness.report.render import render_page
+from harness.report.research import fmt_num, research_of
 from harness.report.svg import distribution, fmt_level, heatmap, timeline
 from harness.report.trainer_notes import attach_notes
 from harness.report.transcript_view import Anchors, Citation, UttView, build_run_view, card_axes, slug
@@ -44,7 +46,7 @@ from harness.report.trust import (
 from harness.schema import AxisScore
 from harness.transcript import Run
 
-__all__ = ["REPORT_NAME", "build_report", "load_scores", "write_report"]
+__all__ = ["REPORT_NAME", "build_report", "load_scores", "write_batch_report", "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +88,13 @@ def _attach_citations(views: Sequence[UttView], analysis: Analysis) -> None:
                 by_anchor[ev.href[1:]].citations.append(Citation(f"#{ev.anchor}", label))
 
 
-def build_report(runs: list[Run], scores: Mapping[str, list[AxisScore]] | None = None) -> str:
-    """The HTML page for ``runs``; ``scores`` maps run id → scores (default: read from the run folders)."""
+def build_report(
+    runs: list[Run],
+    scores: Mapping[str, list[AxisScore]] | None = None,
+    research: Mapping[str, Any] | None = None,
+) -> str:
+    """The HTML page for ``runs``; ``scores`` maps run id → scores (default: read from the run folders);
+    ``research`` (:func:`~harness.report.research.research_of`) adds the research section."""
     if not runs:
         raise ConfigError("no runs to report on")
     multi = len(runs) > 1
@@ -173,6 +180,8 @@ def build_report(runs: list[Run], scores: Mapping[str, list[AxisScore]] | None =
         "n_boot": N_BOOT,
         "axis_title": lookup.axis_title,
         "pair_label": _pair_label,
+        "research": research,
+        "fmt_num": fmt_num,
         "has_notes": any(rv.notes for rv in views),
     }
     return render_page(context)
@@ -189,7 +198,9 @@ def write_report(
         if len(runs) > 1:
             raise ConfigError("a report on several runs needs -o FILE (where to write it)")
         out = runs[0].folder / REPORT_NAME
-    html = build_report(runs)
+    parents = {r.folder.resolve().parent for r in runs}
+    folder = runs[0].folder if len(runs) == 1 else (parents.pop() if len(parents) == 1 else None)
+    html = build_report(runs, research=research_of(folder) if folder is not None else None)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
@@ -202,3 +213,13 @@ def write_report(
         raise
     log.info("report for %d run(s) written to %s", len(runs), out)
     return out
+
+
+def write_batch_report(batch_dir: Path, out: Path | None = None) -> Path | None:
+    """The report of a batch folder's completed runs, with its research section (``None``: no run yet)."""
+    from harness.batch.outputs import read_index
+
+    done = [batch_dir / r["run_id"] for r in read_index(batch_dir) if r.get("status") == "completed"]
+    if not done:
+        return None
+    return write_report(done, out or batch_dir / REPORT_NAME)
