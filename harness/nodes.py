@@ -16,7 +16,7 @@ from langgraph.runtime import Runtime
 from harness import keys, views
 from harness.cards import card_model, next_move_id, to_position_card
 from harness.context import RunContext
-from harness.human import ask, card_fields, turn_payload
+from harness.human import ask, card_fields, seat_view, turn_payload
 from harness.llm.base import InvalidReply, Message
 from harness.schema import (
     AdjudicationEvent,
@@ -80,7 +80,7 @@ async def _speak(
             move=move,
             phase=phase,
             speaker=speaker,
-            messages=messages,
+            view=seat_view(ctx, move=move, delegation=delegation, phase=phase, rnd=rnd, to=to),
         )
         value = ask(key, payload)
         text = str(value.get("text", "")).strip() or "(no comment)"
@@ -104,11 +104,6 @@ def _is_human(ctx: RunContext, delegation: str | None, speaker: str) -> bool:
     if delegation is None or delegation not in ctx.human_seats:
         return False
     return speaker == ctx.scenario.delegation(delegation).head
-
-
-def _text_of(ctx: RunContext, key: str) -> str:
-    ev = ctx.writer.get(key)
-    return ev.text if isinstance(ev, UtteranceEvent) else ""
 
 
 def plenary_order(ctx: RunContext) -> list[str]:
@@ -192,17 +187,18 @@ async def _position_card(ctx: RunContext, move_id: str, delegation: str) -> Posi
         return None
     move = ctx.move(move_id)
     model = card_model(ctx.scenario, move, delegation, ctx.bundle.rubrics)
-    messages = views.card_messages(ctx, move, delegation)
     if delegation in ctx.human_seats:
         head = ctx.scenario.delegation(delegation).head
+        view = seat_view(ctx, move=move_id, delegation=delegation, phase="card")
         payload = turn_payload(
-            kind="card", delegation=delegation, move=move_id, phase="card", speaker=head, messages=messages
+            kind="card", delegation=delegation, move=move_id, phase="card", speaker=head, view=view
         )
         payload["fields"] = card_fields(model)
         value = ask(key, payload)
         card = to_position_card(dict(value.get("card", {})), ctx.scenario, move, delegation)
         event = PositionCardEvent(key=key, move=move_id, delegation=delegation, author="human", card=card)
         return ctx.writer.write(event).card
+    messages = views.card_messages(ctx, move, delegation)
     try:
         reply = await ctx.call(
             key, delegation, messages, response_model=model, max_tokens=ctx.options.card_tokens
@@ -244,7 +240,7 @@ async def question(task: Task, runtime: Runtime[RunContext]) -> dict[str, Any]:
     target = target_of(ctx, d, rnd)
     if target is None:
         return {}
-    target_report = _text_of(ctx, keys.report(move.id, target)) or "(no report was given)"
+    target_report = views.text_of(ctx, keys.report(move.id, target)) or "(no report was given)"
     await _speak(
         ctx,
         key=keys.question(move.id, d, rnd),
@@ -267,7 +263,7 @@ async def answer(task: Task, runtime: Runtime[RunContext]) -> dict[str, Any]:
     asker = asker_of(ctx, d, rnd)
     if asker is None:
         return {}
-    asked = _text_of(ctx, keys.question(move.id, asker, rnd))
+    asked = views.text_of(ctx, keys.question(move.id, asker, rnd))
     if not asked:
         return {}
     await _speak(

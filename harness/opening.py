@@ -1,7 +1,8 @@
 """Opening a backend for runs: the default chat model plus one per ``--model-for`` delegation.
 
-The one place models are opened for exercises: ``harness run``/``resume``/``fork`` and every batch run
-call :func:`open_models` (an embedded backend starts its server here) and close what it returns.
+The one place models are opened for exercises: ``harness run``/``resume``/``fork``, every batch run and
+the web room call :func:`open_models` (an embedded backend starts its server here) and close what it
+returns; :func:`recorded_backend` picks the backend a recorded run continues on.
 """
 
 from __future__ import annotations
@@ -94,3 +95,14 @@ def opened_models(
         yield opened
     finally:
         opened.close()
+
+
+def recorded_backend(
+    recorded: BackendInfo, backend: str | None, base_url: str | None, model: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """Resume/fork on the run's own backend unless flags say otherwise (embedded restarts its server)."""
+    backend = backend or recorded.profile
+    if backend == recorded.profile and recorded.profile != "embedded":
+        base_url = base_url or recorded.base_url
+        model = model or recorded.model
+    return backend, base_url, model

@@ -98,6 +98,12 @@ def plenary_lines(ctx: RunContext, move: str) -> list[str]:
     return [text for _, text in lines][-PLENARY_KEEP // 2 :]
 
 
+def text_of(ctx: RunContext, key: str) -> str:
+    """The text of the utterance recorded under ``key`` ("" if none)."""
+    ev = ctx.writer.get(key)
+    return ev.text if isinstance(ev, UtteranceEvent) else ""
+
+
 def own_card(ctx: RunContext, move: str, delegation: str) -> PositionCard | None:
     ev = ctx.writer.get(keys.card(move, delegation))
     return ev.card if isinstance(ev, PositionCardEvent) else None
@@ -224,7 +230,7 @@ def card_messages(ctx: RunContext, move: Move, delegation: str) -> list[Message]
     return fit(ctx, "position_card", persona_system(ctx, head, delegation), variables)
 
 
-def _card_text(ctx: RunContext, move: Move, delegation: str) -> str:
+def card_text(ctx: RunContext, move: Move, delegation: str) -> str:
     card = own_card(ctx, move.id, delegation)
     return card_summary(card, ctx.bundle.rubrics) if card else "(no position card was recorded)"
 
@@ -233,7 +239,7 @@ def report_messages(ctx: RunContext, move: Move, delegation: str) -> list[Messag
     head = ctx.scenario.delegation(delegation).head
     variables = base_variables(ctx, move, delegation) | {
         "delegation": delegation_vars(ctx, delegation),
-        "card": _card_text(ctx, move, delegation),
+        "card": card_text(ctx, move, delegation),
     }
     return fit(ctx, "report", persona_system(ctx, head, delegation), variables)
 
@@ -257,7 +263,7 @@ def answer_messages(
     head = ctx.scenario.delegation(delegation).head
     variables = base_variables(ctx, move, delegation) | {
         "delegation": delegation_vars(ctx, delegation),
-        "card": _card_text(ctx, move, delegation),
+        "card": card_text(ctx, move, delegation),
         "asker": delegation_name(ctx, asker),
         "question": _clip(question, LINE_CHARS),
         "round": rnd,

@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "report_cmds",
     "batch_cmds",
     "research_cmds",
+    "serve_cmds",
 )
 
 

@@ -16,6 +16,7 @@ from harness.cli.terminal import ProgressDisplay, TerminalSeat
 from harness.context import Options, options_for
 from harness.errors import ConfigError
 from harness.fork import fork_run
+from harness.opening import recorded_backend
 from harness.resources import find_scenario
 from harness.runner import (
     Models,
@@ -26,7 +27,7 @@ from harness.runner import (
     resume_run,
     start_run,
 )
-from harness.schema import BackendInfo, Sampling
+from harness.schema import Sampling
 from harness.transcript import Run
 
 console = Console()
@@ -76,17 +77,6 @@ def open_models(
         config = config.model_copy(update={"cache_dir": cache})
     with opened_models(config, model_for, log_file) as opened:
         yield opened.models, opened.prompt_cap
-
-
-def _backend_from(
-    recorded: BackendInfo, backend: str | None, base_url: str | None, model: str | None
-) -> tuple[str | None, str | None, str | None]:
-    """Resume/fork on the run's own backend unless flags say otherwise (embedded restarts its server)."""
-    backend = backend or recorded.profile
-    if backend == recorded.profile and recorded.profile != "embedded":
-        base_url = base_url or recorded.base_url
-        model = model or recorded.model
-    return backend, base_url, model
 
 
 def _options(
@@ -187,7 +177,7 @@ def resume(
     """Continue a run that was killed, lost its backend or waits for a human seat."""
     recorded = Run.load(run_ref, out)
     mf = dict(recorded.manifest.model_for)
-    b, u, m = _backend_from(recorded.manifest.backend, backend, base_url, model)
+    b, u, m = recorded_backend(recorded.manifest.backend, backend, base_url, model)
     with open_models(b, u, m, mf, cache, recorded.folder / "server.log") as (models, cap):
         opts = _options(max_concurrency, None, cap, False, models.backend.profile)
         human = bool(recorded.manifest.human_seats)
@@ -222,7 +212,7 @@ def fork(
     mf = dict(parent.manifest.model_for)
     run_id = run_id or new_run_id(parent.manifest.scenario.id)
     (out / run_id).mkdir(parents=True, exist_ok=True)
-    b, u, m = _backend_from(parent.manifest.backend, backend, base_url, model)
+    b, u, m = recorded_backend(parent.manifest.backend, backend, base_url, model)
     with open_models(b, u, m, mf, cache, out / run_id / "server.log") as (models, cap):
         opts = _options(max_concurrency, None, cap, False, models.backend.profile)
         human = bool(parent.manifest.human_seats)

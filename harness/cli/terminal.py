@@ -8,9 +8,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
+from harness.human import blank_allowed, parse_field, payload_view
 from harness.llm.base import CallUsage
 
 
@@ -89,11 +91,12 @@ class TerminalSeat:
         self.display = display
 
     def _ask(self, label: str) -> str:
-        self.console.print(label, end="", markup=True, highlight=False)
         # asyncio.run's own SIGINT handler only cancels the task at the next loop turn, which a
-        # blocking read never reaches: Ctrl-C must interrupt the read itself.
+        # blocking read never reaches: Ctrl-C must interrupt the read itself. The handler is in place
+        # before the prompt shows, so a Ctrl-C typed as soon as the prompt appears is not lost.
         previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
+            self.console.print(label, end="", markup=True, highlight=False)
             line = sys.stdin.readline()
         finally:
             signal.signal(signal.SIGINT, previous)
@@ -112,7 +115,7 @@ class TerminalSeat:
 
     def _header(self, payload: dict[str, Any], what: str) -> None:
         title = f"[bold]Your seat: {payload['delegation']}[/bold] · move {payload['move']} · {what}"
-        self.console.print(Panel(Text(payload.get("prompt", "")), title=title, expand=True))
+        self.console.print(Panel(seat_text(payload_view(payload)), title=title, expand=True))
 
     def _turn(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._header(payload, payload.get("phase", "turn"))
@@ -123,22 +126,48 @@ class TerminalSeat:
 
     def _card(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._header(payload, "position card")
+        axes = {a["id"]: a for a in payload_view(payload).get("form", {}).get("axes", [])}
         card: dict[str, Any] = {}
         for f in payload.get("fields", []):
             name, choices = f["name"], f.get("choices")
+            axis = axes.get(name.removesuffix("_level")) if name.endswith("_level") else None
+            if axis is not None:
+                self.console.print(_anchors(axis))
             hint = f" [{'/'.join(str(c) for c in choices)}]" if choices else ""
+            if choices and blank_allowed(f):
+                hint += " (blank: none)"
             desc = f" — {f['description']}" if f.get("description") else ""
             while True:
-                raw = self._ask(f"[cyan]{name}[/cyan]{desc}{hint}: ").strip()
-                if not choices:
-                    card[name] = raw
+                raw = self._ask(f"[cyan]{name}[/cyan]{escape(desc)}{escape(hint)}: ")
+                try:
+                    card[name] = parse_field(f, raw)
                     break
-                if raw == "" and name.endswith("_level"):
-                    card[name] = None  # not addressed
-                    break
-                match = [c for c in choices if str(c) == raw]
-                if match:
-                    card[name] = match[0]
-                    break
-                self.console.print(f"[red]choose one of {', '.join(str(c) for c in choices)}[/red]")
+                except ValueError as exc:
+                    self.console.print(f"[red]{escape(str(exc))}[/red]")
         return {"card": card}
+
+
+def _anchors(axis: dict[str, Any]) -> Text:
+    text = Text.assemble((str(axis.get("title", axis.get("id", ""))), "bold"), "\n")
+    for level, anchor in axis.get("levels", []):
+        text.append(f"  {level} = {anchor}\n")
+    text.append("  blank = not addressed\n", style="dim")
+    return text
+
+
+def seat_text(view: dict[str, Any]) -> Text:
+    """What the seat sees (:func:`harness.human.seat_view`) as plain terminal text (no markup parsed)."""
+    text = Text()
+    inject = view.get("inject")
+    if inject:
+        text.append(f"Inject: {inject['title']}\n", style="bold")
+        text.append(f"{inject['text']}\n")
+        for i, q in enumerate(inject.get("set_questions", []), start=1):
+            text.append(f"  Q{i}. {q}\n")
+    for section in view.get("sections", []):
+        text.append(f"\n{section['title']}\n", style="bold")
+        for line in section.get("lines", []):
+            text.append(f"  {line}\n")
+    if view.get("task"):
+        text.append(f"\n{view['task']}", style="cyan")
+    return text

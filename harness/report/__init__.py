@@ -8,7 +8,7 @@ linked to the utterances they cite, a "where the allies diverged" summary and, f
 distributions with bootstrap intervals. Each scorer's numbers carry its saved agreement with gold labels
 (or "not validated"), a judge unit whose evidence failed verification is shown unscored with the reason,
 and with position cards and a judge the stated-vs-revealed gap is tabled (:mod:`harness.report.trust`).
-Nothing in it loads from the network.
+Trainers' notes (``annotations.jsonl``) sit under what they mark. Nothing in it loads from the network.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from harness.report.lookup import Lookup, load_lookup
 from harness.report.render import render_page
 from harness.report.research import fmt_num, research_of
 from harness.report.svg import distribution, fmt_level, heatmap, timeline
+from harness.report.trainer_notes import attach_notes
 from harness.report.transcript_view import Anchors, Citation, UttView, build_run_view, card_axes, slug
 from harness.report.trust import (
     UnscoredKey,
@@ -117,6 +118,8 @@ def build_report(
 
     anchors = Anchors(multi)
     views = [build_run_view(run, i, anchors, lookup, colours, axes) for i, run in enumerate(runs)]
+    for rv, run in zip(views, runs, strict=True):
+        attach_notes(rv, run)
     all_utts = [u for rv in views for u in rv.utterances()]
     hrefs = {(rv.index, u.utterance_id): f"#{u.anchor}" for rv in views for u in rv.utterances()}
 
@@ -179,6 +182,7 @@ def build_report(
         "pair_label": _pair_label,
         "research": research,
         "fmt_num": fmt_num,
+        "has_notes": any(rv.notes for rv in views),
     }
     return render_page(context)
 

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from harness.annotations import Annotation
 from harness.report.lookup import Lookup
 from harness.schema import (
     AdjudicationEvent,
@@ -40,6 +41,15 @@ class Citation:
 
 
 @dataclass
+class NoteView:
+    """A trainer's note in the report's list of notes, linking to what it marks."""
+
+    href: str
+    target: str
+    note: Annotation
+
+
+@dataclass
 class UttView:
     anchor: str
     utterance_id: str
@@ -55,6 +65,7 @@ class UttView:
     author: str
     text: str
     citations: list[Citation] = field(default_factory=list)
+    notes: list[Annotation] = field(default_factory=list)
 
 
 @dataclass
@@ -72,6 +83,8 @@ class CardColumn:
     colour: int
     author: str
     card: PositionCard | None
+    key: str = ""
+    notes: list[Annotation] = field(default_factory=list)
 
 
 @dataclass
@@ -120,6 +133,7 @@ class RunView:
     hotwash: list[UttView]
     other_errors: list[ErrorEvent]
     status: str
+    notes: list[NoteView] = field(default_factory=list)
 
     def utterances(self) -> Iterator[UttView]:
         for mv in self.moves:
@@ -269,6 +283,7 @@ def build_run_view(
                 colours.get(d, -1),
                 cards[d].author if d in cards else "",
                 cards[d].card if d in cards else None,
+                cards[d].key if d in cards else "",
             )
             for d in delegations
         ]

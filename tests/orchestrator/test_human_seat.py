@@ -64,6 +64,11 @@ def test_human_plays_rok_head_across_a_restart(tmp_path: Path) -> None:
         child.expect("position card")
         for name, value in CARD_ANSWERS.items():
             child.expect(name)
+            if name == "answer_1":  # the person sees the inject and the questions, not the model's prompt
+                assert "What will you tell Beijing" in child.before
+                assert "JSON" not in child.before and "Answer with" not in child.before
+            if name == "neo_level":  # each level with its rubric anchor
+                assert "Civilian/commercial means only" in child.before
             child.sendline(value)
         child.expect(r"ROK \(report\)>")
         child.sendintr()  # the trainee walks away: Ctrl-C
