@@ -66,7 +66,7 @@ run: install-local
 	@set -e; \
 	run_id=$$(date -u +%Y%m%dT%H%M%S)-$$(basename $(SCENARIO) .yaml)-$$($(PY) -c 'import secrets; print(secrets.token_hex(3))'); \
 	$(PY) -m harness run $(SCENARIO) --out $(OUT) --run-id $$run_id $(RUN_ARGS); \
-	$(PY) -m harness score $(OUT)/$$run_id --scorer rules; \
+	$(PY) -m harness score $(OUT)/$$run_id --scorer offline; \
 	$(PY) -m harness score $(OUT)/$$run_id --scorer stated; \
 	$(PY) -m harness report $(OUT)/$$run_id; \
 	echo "transcript: $(OUT)/$$run_id/transcript.jsonl"; \
