@@ -39,7 +39,9 @@ def test_saved_test_split_figures_are_recomputed(name: str) -> None:
         f"kappa {overall['kappa']:.3f}, alpha {overall['alpha']:.3f}"
     )
     for key in ("exact_accuracy", "coverage", "na_accuracy", "kappa", "alpha"):
-        assert overall[key] == pytest.approx(record[key], abs=1e-9), f"{name} {key}: run validate-scorer --save"
+        assert overall[key] == pytest.approx(record[key], abs=1e-9), (
+            f"{name} {key}: run validate-scorer --save"
+        )
     exact, coverage, na, kappa = FLOORS[name]
     assert overall["exact_accuracy"] >= exact and overall["coverage"] >= coverage
     assert overall["na_accuracy"] >= na and overall["kappa"] >= kappa
