@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
 from harness.errors import HarnessError
+from harness.loaders import load_rubric
 from harness.schema import Rubric
 from harness.transcript import Run
 
@@ -92,9 +90,9 @@ def read_rubrics(folder: Path | None) -> dict[str, Rubric]:
         return out
     for path in sorted(folder.glob("*.yaml")):
         try:
-            rubric = Rubric.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        except (OSError, yaml.YAMLError, ValidationError) as exc:
-            log.warning("%s: not a rubric, ignored (%s)", path, type(exc).__name__)
+            rubric = load_rubric(path)
+        except HarnessError as exc:
+            log.warning("not a rubric, ignored: %s", exc)
             continue
         out[rubric.axis] = rubric
     return out
