@@ -6,7 +6,6 @@ line of the first bad row as a :class:`~harness.errors.DataError`.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -16,6 +15,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import DataError
+from harness.jsonl import JsonLineError, loads_line
 from harness.schema import AxisScore
 from harness.transcript import TRANSCRIPT_NAME
 
@@ -52,19 +52,22 @@ def read_jsonl(path: str | Path, model: type[M], what: str) -> list[M]:
     """One ``model`` per non-blank line; a bad line is a DataError naming file, line and field."""
     p = Path(path)
     try:
-        lines = p.read_text(encoding="utf-8").splitlines()
+        # bytes: str.splitlines() would also split at U+2028 and the like, which JSON strings may hold
+        lines = p.read_bytes().splitlines()
     except FileNotFoundError as exc:
         raise DataError(str(p), f"no such {what} file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(str(p), f"cannot read ({exc})") from exc
+    except IsADirectoryError as exc:
+        raise DataError(str(p), f"is a folder, expected a {what} file") from exc
+    except OSError as exc:
+        raise DataError(str(p), f"cannot read ({exc.strerror})") from exc
     out: list[M] = []
     for i, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            out.append(model.model_validate(json.loads(line)))
-        except json.JSONDecodeError as exc:
-            raise DataError(str(p), f"not JSON ({exc.msg})", line=i) from exc
+            out.append(model.model_validate(loads_line(line)))
+        except JsonLineError as exc:
+            raise DataError(str(p), exc.cause, line=i) from exc
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(x) for x in err["loc"]) or None
