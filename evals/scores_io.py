@@ -50,6 +50,11 @@ def write_scores(path: str | Path, scores: Iterable[AxisScore]) -> Path:
 
 def read_jsonl(path: str | Path, model: type[M], what: str) -> list[M]:
     """One ``model`` per non-blank line; a bad line is a DataError naming file, line and field."""
+    return [row for _, row in read_jsonl_lines(path, model, what)]
+
+
+def read_jsonl_lines(path: str | Path, model: type[M], what: str) -> list[tuple[int, M]]:
+    """Like :func:`read_jsonl`, each row with its line number."""
     p = Path(path)
     try:
         # bytes: str.splitlines() would also split at U+2028 and the like, which JSON strings may hold
@@ -60,12 +65,12 @@ def read_jsonl(path: str | Path, model: type[M], what: str) -> list[M]:
         raise DataError(str(p), f"is a folder, expected a {what} file") from exc
     except OSError as exc:
         raise DataError(str(p), f"cannot read ({exc.strerror})") from exc
-    out: list[M] = []
+    out: list[tuple[int, M]] = []
     for i, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            out.append(model.model_validate(loads_line(line)))
+            out.append((i, model.model_validate(loads_line(line))))
         except JsonLineError as exc:
             raise DataError(str(p), exc.cause, line=i) from exc
         except ValidationError as exc:
@@ -76,7 +81,22 @@ def read_jsonl(path: str | Path, model: type[M], what: str) -> list[M]:
 
 
 def read_scores(path: str | Path) -> list[AxisScore]:
-    return read_jsonl(path, AxisScore, "scores")
+    """The scores of one file; a unit (run, move, delegation, axis) scored twice by one scorer and model
+    is refused naming both lines (the metrics would not know which to take)."""
+    first: dict[tuple[str, str, str, str, str, str | None], int] = {}
+    out: list[AxisScore] = []
+    for line, s in read_jsonl_lines(path, AxisScore, "scores"):
+        key = (s.run_id, s.move, s.delegation, s.axis, s.scorer, s.model)
+        if key in first:
+            raise DataError(
+                str(path),
+                f"{s.run_id} {s.move} {s.delegation} {s.axis} scored twice by {s.scorer} "
+                f"(first at line {first[key]})",
+                line=line,
+            )
+        first[key] = line
+        out.append(s)
+    return out
 
 
 def find_score_files(inputs: Sequence[str | Path], scorer: str | None = None) -> list[Path]:

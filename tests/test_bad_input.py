@@ -314,3 +314,33 @@ def test_toml_errors_name_file_and_line(tmp_path: Path, body: str, expected: str
     with pytest.raises(ConfigError) as info:
         resolve_backend(env={}, toml_path=path)
     assert str(info.value) == f"{path}{expected}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Found by the fuzz suite
+# ------------------------------------------------------------------------------------------------
+
+
+def test_a_unit_scored_twice_in_one_file_is_a_data_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It left `harness divergence` with exit 1 and a message naming no file."""
+    src = next((REPO / "transcripts" / "samples").glob("*/scores/rules.jsonl"))
+    lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
+    path = tmp_path / "rules.jsonl"
+    path.write_text("".join([*lines, lines[0]]), encoding="utf-8")
+    rc, err = cli(["divergence", str(path), "--n-boot", "0"], capsys)
+    assert rc == 2
+    assert f"{path}:{len(lines) + 1}:" in one_error_line(err) and "(first at line 1)" in err
+
+
+def test_report_refuses_a_scores_file_that_is_not_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It escaped from `harness report` as a UnicodeDecodeError."""
+    folder = tmp_path / "run"
+    (folder / "scores").mkdir(parents=True)
+    shutil.copy(SAMPLE, folder / "transcript.jsonl")
+    (folder / "scores" / "rules.jsonl").write_bytes(b"\x80\n")
+    rc, err = cli(["report", str(folder)], capsys)
+    assert rc == 2 and "rules.jsonl:1: not UTF-8 text" in one_error_line(err)
