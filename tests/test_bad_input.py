@@ -344,3 +344,33 @@ def test_report_refuses_a_scores_file_that_is_not_utf8(
     (folder / "scores" / "rules.jsonl").write_bytes(b"\x80\n")
     rc, err = cli(["report", str(folder)], capsys)
     assert rc == 2 and "rules.jsonl:1: not UTF-8 text" in one_error_line(err)
+
+
+def _codebook_with(tmp_path: Path, macros: dict[str, str], relevance: str) -> Path:
+    doc = yaml.safe_load((REPO / "evals" / "codebook.yaml").read_text(encoding="utf-8"))
+    doc["macros"] = {**doc.get("macros", {}), **macros}
+    doc["axes"]["neo"]["relevance"] = [relevance]
+    path = tmp_path / "codebook.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_a_macro_that_includes_itself_is_refused(tmp_path: Path) -> None:
+    """It was read as a literal ``{LOOP}`` after 8 rounds; an eightfold one (``{LOOP}`` × 8) grew the
+    pattern past 100 MB in those rounds and load_codebook did not return."""
+    path = _codebook_with(tmp_path, {"LOOP": "{LOOP}{LOOP}"}, "{LOOP}")
+    with pytest.raises(DataError, match=r"axes\.neo\.relevance\[0\]: macros do not resolve"):
+        load_codebook(path)
+
+
+def test_a_macro_growing_past_the_limit_stops_early(tmp_path: Path) -> None:
+    path = _codebook_with(tmp_path, {"LOOP": "{LOOP}" * 8}, "{LOOP}")
+    with pytest.raises(DataError, match="macros do not resolve"):
+        load_codebook(path)  # returns at once: expansion stops past MAX_PATTERN_CHARS
+
+
+def test_a_deeply_nested_pattern_is_refused(tmp_path: Path) -> None:
+    """re.compile raised RecursionError on groups nested 500 deep."""
+    path = _codebook_with(tmp_path, {}, "(" * 500 + "x" + ")" * 500)
+    with pytest.raises(DataError, match=r"relevance\[0\]: regular expression too deeply nested"):
+        load_codebook(path)

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CODEBOOK = Path(__file__).resolve().parents[1] / "codebook.yaml"
 _MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
+MAX_PATTERN_CHARS = 20_000
+"""Longest pattern after macro expansion (the shipped codebook's longest is under 1,000 characters)."""
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[\w'’-]+")
 
@@ -181,11 +183,26 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
             if expanded == text:
                 break
             text = expanded
+            if len(text) > MAX_PATTERN_CHARS:  # a macro that includes itself grows without end
+                break
+        if len(text) > MAX_PATTERN_CHARS or _MACRO.search(text):
+            raise DataError(
+                str(p),
+                "macros do not resolve: one includes itself, or they nest more than 8 deep "
+                f"(or the pattern passes {MAX_PATTERN_CHARS:,} characters)",
+                field=where,
+            )
         try:
             return re.compile(text, re.IGNORECASE if ignore_case else 0)
         except re.error as exc:
             raise DataError(
                 str(p), f"not a valid regular expression after macros: {exc}", field=where
+            ) from exc
+        except (RecursionError, OverflowError) as exc:  # groups nested hundreds deep, huge repeats
+            raise DataError(
+                str(p),
+                f"regular expression too deeply nested or too large ({type(exc).__name__})",
+                field=where,
             ) from exc
 
     def cue(c: CueSpec, votes: dict[int, float], where: str) -> Cue:
