@@ -374,3 +374,13 @@ def test_a_deeply_nested_pattern_is_refused(tmp_path: Path) -> None:
     path = _codebook_with(tmp_path, {}, "(" * 500 + "x" + ")" * 500)
     with pytest.raises(DataError, match=r"relevance\[0\]: regular expression too deeply nested"):
         load_codebook(path)
+
+
+def test_a_deeply_nested_cache_entry_is_a_miss(tmp_path: Path) -> None:
+    """A damaged response-cache entry is ignored; a deeply nested one escaped as RecursionError."""
+    from harness.llm.cache import CachedReply, ResponseCache
+
+    cache = ResponseCache(tmp_path)
+    cache.put("ab" * 32, CachedReply("hello", "m", 3, 1))
+    next(tmp_path.rglob("*.json")).write_text(_deep(100_000), encoding="utf-8")
+    assert cache.get("ab" * 32) is None and cache.misses == 1
