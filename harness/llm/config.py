@@ -86,9 +86,14 @@ def _load_toml(toml_path: str | Path | None) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _toml_error(path, text, exc) from None
+    stray = next((k for k, v in data.items() if not isinstance(v, dict) and k != "backend"), None)
+    if stray is not None:  # e.g. `model = …` above the [backend] header: it would be silently ignored
+        lines = text.splitlines()
+        before = lines[: next((i for i, ln in enumerate(lines) if ln.strip().startswith("[")), len(lines))]
+        line = _first_definition(before, stray, table=False)
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigError(f"{where}: key {stray!r} is outside any table: put it under [backend]")
     table = data.get("backend", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [backend] must be a table")
     unknown = sorted(set(table) - TOML_KEYS)
     if unknown:
         hint = (

@@ -209,5 +209,6 @@ READERS: tuple[Reader, ...] = (
         load=lambda p, wd: resolve_backend(env={}, toml_path=p),
         damaged=S.mutated(_read(SEEDS / "harness.toml")),
         scratch=S.toml_scratch,
+        names_file=False,  # a complete file may still lack what the profile needs ("needs a model name")
     ),
 )
