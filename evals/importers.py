@@ -111,21 +111,22 @@ def _too_long(path: str, what: str, line: int) -> DataError:
 
 
 class _Text:
-    """A statement or inject being collected line by line (joined once: no quadratic concatenation)."""
+    """A statement or inject collected line by line, refused past the limit, joined once at the end
+    (appending to one string each line took quadratic time on a long statement)."""
 
-    def __init__(self, first: str, where: int) -> None:
-        self.parts = [first]
-        self.size = len(first)
-        self.where = where
+    def __init__(self, path: str, what: str, where: int) -> None:
+        self.path, self.what, self.where = path, what, where
+        self.parts: list[str] = []
+        self.size = -1  # the line breaks between parts
 
-    def add(self, part: str, path: str, what: str) -> None:
+    def add(self, part: str) -> None:
         self.size += len(part) + 1
         if self.size > MAX_STATEMENT_CHARS:
-            raise _too_long(path, what, self.where)
+            raise _too_long(self.path, self.what, self.where)
         self.parts.append(part)
 
     def text(self) -> str:
-        return "\n".join(self.parts).strip()
+        return "\n".join(self.parts)
 
 
 def parse_markdown(text: str, path: str) -> Record:
@@ -173,24 +174,21 @@ def parse_markdown(text: str, path: str) -> Record:
                     )
                 said = speaker.group("text").strip()
                 lines.append(Line(move, delegation, speaker.group("speaker").strip(), "", phase, channel, n))
-            if len(said) > MAX_STATEMENT_CHARS:
-                raise _too_long(path, "a statement", n)
-            bodies.append(_Text(said, n))
+            bodies.append(_Text(path, "a statement", n))
+            bodies[-1].add(said)
             continue
         if move is None:
             continue  # a title or preamble before the first move
         if lines and lines[-1].move == move:
-            bodies[-1].add(line, path, "a statement")
-        elif move in injects:
-            injects[move].add(line, path, f"the inject of move {move!r}")
+            bodies[-1].add(line)
         else:
-            if len(line) > MAX_STATEMENT_CHARS:
-                raise _too_long(path, f"the inject of move {move!r}", n)
-            injects[move] = _Text(line, n)
+            if move not in injects:
+                injects[move] = _Text(path, f"the inject of move {move!r}", n)
+            injects[move].add(line)
     for ln, body in zip(lines, bodies, strict=True):
-        ln.text = body.text()
+        ln.text = body.text().strip()
     for m_id, inject in injects.items():
-        moves[m_id] = (moves[m_id][0], "\n".join(inject.parts))
+        moves[m_id] = (moves[m_id][0], inject.text())
     return Record(moves, lines)
 
 
