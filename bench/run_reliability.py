@@ -62,6 +62,7 @@ class Compared:
     text_differs: set[str] = field(default_factory=set)
     errors: int = 0
     moves_not_compared: int = 0
+    model_turns: int = 0
 
 
 def _texts(events: list[dict[str, Any]]) -> dict[str, str]:
@@ -94,6 +95,7 @@ def compare(transcript: Path, reference: list[dict[str, Any]]) -> Compared:
         text_differs={k for k in keys & ref_keys if text.get(k) != ref_text.get(k)},
         errors=sum(1 for e in events if e["event"] == "error"),
         moves_not_compared=len(unshared),
+        model_turns=sum(1 for e in events if e.get("usage")),
     )
 
 
@@ -282,6 +284,7 @@ class KillLog:
     concurrency: int
     kills: int = 0
     kills_before_start: int = 0
+    kills_after_end: int = 0
     finished_before_kill: int = 0
     victims: int = 0
     completed: int = 0
@@ -293,6 +296,7 @@ class KillLog:
     moves_not_compared: int = 0
     kill_points: list[int] = field(default_factory=list)  # transcript lines at each kill
     calls: int = 0
+    model_turns: int = 0
     reference_calls: int = 0
     reference_events: int = 0
     reference_wall: float = 0.0
@@ -347,7 +351,10 @@ def kill_soak(tmp: Path, args: argparse.Namespace, mode: str, concurrency: int, 
                 command += ["--max-concurrency", str(concurrency)] + ([] if resume else ["--seed", "7"])
                 proc = _cli(command, url, out)
                 may_kill = log.kills < kills and kills_here < args.kills_per_run
-                wait = rng.uniform(log.startup_s, log.reference_wall) if may_kill else 600.0
+                # within the work left: a resumed run has only the rest of the reference's to do
+                left = max(0.1, 1.0 - _lines(transcript) / log.reference_events)
+                work = (log.reference_wall - log.startup_s) * left
+                wait = rng.uniform(log.startup_s, log.startup_s + work) if may_kill else 600.0
                 try:
                     _, err = proc.communicate(timeout=wait)
                 except subprocess.TimeoutExpired:
@@ -357,6 +364,9 @@ def kill_soak(tmp: Path, args: argparse.Namespace, mode: str, concurrency: int, 
                     if at == 0:
                         log.kills_before_start += 1
                         continue
+                    if _is_completed(out / run_id):  # killed on its way out: nothing left to resume
+                        log.kills_after_end += 1
+                        break
                     log.kill_points.append(at)
                     log.kills += 1
                     kills_here += 1
@@ -364,7 +374,9 @@ def kill_soak(tmp: Path, args: argparse.Namespace, mode: str, concurrency: int, 
                 if may_kill:
                     log.finished_before_kill += 1
                 if proc.returncode != 0:
-                    log.failed.append(f"{run_id}: exit {proc.returncode}: {err.decode()[-300:]}")
+                    log.failed.append(
+                        f"{run_id}: exit {proc.returncode}: {' '.join(err.decode()[-300:].split())}"
+                    )
                 break
             log.completed += _is_completed(out / run_id)
             c = compare(transcript, reference)
@@ -373,6 +385,7 @@ def kill_soak(tmp: Path, args: argparse.Namespace, mode: str, concurrency: int, 
             log.extra += len(c.extra)
             log.text_differs += len(c.text_differs)
             log.moves_not_compared += c.moves_not_compared
+            log.model_turns += c.model_turns
             print(
                 f"R2 {mode} {run_id}: {kills_here} kills, lost {len(c.lost)}, duplicated "
                 f"{len(c.duplicated)}, text differs {len(c.text_differs)}, moves not compared "
@@ -411,8 +424,9 @@ def r2(tmp: Path, args: argparse.Namespace) -> tuple[str, str]:
         ("moves left out (another branch than the reference's)", lambda g: g.moves_not_compared),
         ("transcript lines at the kills", points),
         ("kills before the first event (not counted)", lambda g: g.kills_before_start),
+        ("kills after `run_end` was written (not counted)", lambda g: g.kills_after_end),
         ("resumes that ended before their kill", lambda g: g.finished_before_kill),
-        ("model calls beyond one run's", lambda g: g.calls - g.reference_calls * g.victims),
+        ("model calls repeated (in flight at a kill)", lambda g: g.calls - g.model_turns),
         ("reference run wall (process)", lambda g: f"{g.reference_wall:.1f} s"),
         ("soak wall", lambda g: f"{g.wall_s:.0f} s"),
     ]
@@ -422,8 +436,9 @@ def r2(tmp: Path, args: argparse.Namespace) -> tuple[str, str]:
         "### R2 kill soak\n\n"
         f"The default scenario (`{DEFAULT.name}`, seed 7) through the CLI (`harness run`, then "
         f"`harness resume`) against the fake server (own process, {args.kill_latency_ms:g} ms a call), "
-        "its process group killed with SIGKILL at a moment drawn uniformly between the reference run's "
-        "first transcript line and its end (process start included), then resumed; each run is killed "
+        "its process group killed with SIGKILL at a moment drawn uniformly over the work it has left (from "
+        "the reference run's first transcript line to its end, shortened by the share of the reference's "
+        "events already written), then resumed; each run is killed "
         f"{args.kills_per_run} times at most, then resumed to the end and compared key by key with an "
         "uninterrupted reference run of the same seed. Sequential (`--max-concurrency 1`): the run is "
         "reproducible call for call, so keys *and* texts must match the reference. Parallel (the default, "
@@ -455,8 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20, help="R1 smoke runs per fault rate")
     parser.add_argument("--rates", type=float, nargs="+", default=[0.2, 0.4], help="R1 fault rates")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="R1 per-call latency")
-    parser.add_argument("--hang-s", type=float, default=3.0, help="R1 length of an injected hang")
-    parser.add_argument("--timeout-s", type=float, default=1.0, help="R1 client timeout per request")
+    parser.add_argument("--hang-s", type=float, default=4.0, help="R1 length of an injected hang")
+    parser.add_argument("--timeout-s", type=float, default=2.0, help="R1 client timeout per request")
     parser.add_argument("--max-resumes", type=int, default=3, help="R1 resumes of an interrupted run")
     parser.add_argument("--kills", type=int, default=30, help="R2 SIGKILL + resume cycles, sequential")
     parser.add_argument("--parallel-kills", type=int, default=15, help="R2 cycles, parallel breakouts")

@@ -32,7 +32,7 @@ _RELAXED = [
     HealthCheck.function_scoped_fixture,
 ]
 settings.register_profile(
-    "ci",
+    "fuzz-ci",
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "20")),
     deadline=None,  # time is bounded by the watchdog below, not by a flaky per-example deadline
     derandomize=True,
@@ -40,13 +40,13 @@ settings.register_profile(
     suppress_health_check=_RELAXED,
 )
 settings.register_profile(
-    "deep",
+    "fuzz-deep",
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "500")),
     deadline=None,
     suppress_health_check=_RELAXED,
 )
 PROFILE = os.environ.get("HARNESS_FUZZ", "ci")
-FUZZ = settings.get_profile(PROFILE)
+FUZZ = settings.get_profile(f"fuzz-{PROFILE}")
 HANG_S = float(os.environ.get("FUZZ_HANG_S", "60"))
 """Seconds one example (reader and CLI together) may take before it counts as a hang. Generous: inputs
 are bounded, so a healthy example takes well under a second even on a loaded 2-core machine."""
