@@ -387,3 +387,14 @@ def test_a_deeply_nested_cache_entry_is_a_miss(tmp_path: Path) -> None:
     cache.put("ab" * 32, CachedReply("hello", "m", 3, 1))
     next(tmp_path.rglob("*.json")).write_text(_deep(100_000), encoding="utf-8")
     assert cache.get("ab" * 32) is None and cache.misses == 1
+
+
+def test_a_deeply_nested_cue_pattern_is_refused(tmp_path: Path) -> None:
+    """The schema's own regex check let RecursionError out of pydantic validation."""
+    doc = yaml.safe_load((REPO / "evals" / "codebook.yaml").read_text(encoding="utf-8"))
+    levels = doc["axes"]["neo"]["levels"]
+    levels[next(iter(levels))][0]["pattern"] = "(" * 500 + "x" + ")" * 500
+    path = tmp_path / "codebook.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    with pytest.raises(DataError, match=r"pattern: regular expression too deeply nested"):
+        load_codebook(path)

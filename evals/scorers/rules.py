@@ -55,11 +55,18 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _check_regex(v: str) -> str:
+def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """``re.compile`` with every failure a one-line ValueError."""
     try:
-        re.compile(v)
+        return re.compile(pattern, flags)
     except re.error as exc:
         raise ValueError(f"not a valid regular expression: {exc}") from exc
+    except (RecursionError, OverflowError) as exc:  # groups nested hundreds deep, huge repeats
+        raise ValueError(f"regular expression too deeply nested or too large ({type(exc).__name__})") from exc
+
+
+def _check_regex(v: str) -> str:
+    _compile(v)
     return v
 
 
@@ -193,17 +200,9 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
                 field=where,
             )
         try:
-            return re.compile(text, re.IGNORECASE if ignore_case else 0)
-        except re.error as exc:
-            raise DataError(
-                str(p), f"not a valid regular expression after macros: {exc}", field=where
-            ) from exc
-        except (RecursionError, OverflowError) as exc:  # groups nested hundreds deep, huge repeats
-            raise DataError(
-                str(p),
-                f"regular expression too deeply nested or too large ({type(exc).__name__})",
-                field=where,
-            ) from exc
+            return _compile(text, re.IGNORECASE if ignore_case else 0)
+        except ValueError as exc:
+            raise DataError(str(p), f"{exc} (after macros)", field=where) from exc
 
     def cue(c: CueSpec, votes: dict[int, float], where: str) -> Cue:
         dismissed = compile_(c.dismissed_by, f"{where}.dismissed_by") if c.dismissed_by else None
