@@ -26,13 +26,13 @@ endif
 LLAMA_KEY  := $(shell printf '%s|%s|%s' '$(LLAMA_VERSION)' '$(LLAMA_CMAKE_ARGS)' '$(ARCH)' | sha256sum | cut -c1-12)
 WHEELHOUSE := .wheels/llama-$(LLAMA_KEY)
 
-.PHONY: help install install-local browser run test lint format record schemas bench bench-embedded clean
+.PHONY: help install install-local browser run test lint format record schemas bench bench-embedded fuzz clean
 
 help:
 	@echo "make run     set up .venv, run the default scenario on the embedded model, score it, write the report"
 	@echo "make test    set up .venv and run ruff, mypy and the test suite"
 	@echo "make record  re-record the cassettes against the real embedded server"
-	@echo "make lint | format | schemas | bench | bench-embedded | clean"
+	@echo "make lint | format | schemas | bench | bench-embedded | fuzz | clean"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -103,6 +103,14 @@ schemas: install
 
 bench: install
 	$(PY) bench/run_bench.py
+	$(PY) bench/run_reliability.py
+
+# The fuzz suite runs in `make test` with a few derandomized examples per reader; this is the long run
+# (random, FUZZ_EXAMPLES examples per test; the loader fuzz tests of test_schema_loaders.py too).
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	HARNESS_FUZZ=deep FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -q -p no:logging \
+		-W ignore::hypothesis.errors.HypothesisWarning tests/fuzz tests/test_schema_loaders.py -k fuzz
 
 bench-embedded: install-local
 	$(PY) bench/run_embedded.py

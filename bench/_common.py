@@ -89,6 +89,13 @@ def long_scenario(dest_dir: Path, n_moves: int, src: Path = DEFAULT) -> Path:
     return dest
 
 
+def md_table(header: list[str], rows: list[list[object]]) -> str:
+    """A Markdown table."""
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the ``name`` section of bench/results.md, keeping the others."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"

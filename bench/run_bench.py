@@ -32,6 +32,7 @@ from bench._common import (
     machine,
     write_section,
 )
+from bench._common import md_table as _table
 from bench._scoring import embedding_rows, rate, throughput, timed
 from harness.batch import run_batch, scenario_calls
 from harness.batch.spec import BackendSpec, Experiment, SamplingGrid, ScoringSpec
@@ -74,12 +75,6 @@ async def _one_run(
     t0 = time.perf_counter()
     result = await start_run(req, models, **kw)
     return time.perf_counter() - t0, Run.load(result.folder)
-
-
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(out)
 
 
 # ------------------------------------------------------------------------------------------------

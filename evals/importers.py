@@ -20,6 +20,7 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ from harness.schema import (
 )
 from harness.transcript import TRANSCRIPT_NAME, TranscriptWriter, utc_now
 
-_HEADING = re.compile(r"^#{1,6}\s+(?P<title>.*?)\s*#*\s*$")
+_HEADING_MARK = re.compile(r"#{1,6}\s+")
 _MOVE = re.compile(r"^move\s+(?P<id>[A-Za-z0-9][\w.\-]*)\s*(?:[:.\-–—]\s*(?P<title>.*))?$", re.IGNORECASE)
 _SPEAKER = re.compile(
     r"^(?:[*_]{0,2})(?P<speaker>[^():*_][^():]{0,80}?)\s*\((?P<delegation>[^()]{1,40})\)(?:[*_]{0,2})\s*:\s*(?P<text>.*)$"
@@ -49,6 +50,8 @@ _CONTROL = re.compile(
     r"^(?:[*_]{0,2})(?P<speaker>control|white cell|facilitator)(?:[*_]{0,2})\s*:\s*(?P<text>.*)$",
     re.IGNORECASE,
 )
+# a quoted CSV field: it opens at the start of a record line or after a comma; "" is a quote inside it
+_QUOTED_FIELD = re.compile(r'(?:^|(?<=,))"(?:[^"]|"")*+(?P<close>"?)', re.MULTILINE)
 _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _SECTIONS: dict[str, tuple[Phase, Channel]] = {
     "caucus": ("caucus", "caucus"),
@@ -61,6 +64,8 @@ _SECTIONS: dict[str, tuple[Phase, Channel]] = {
     "hotwash": ("hotwash", "plenary"),
     "hot wash": ("hotwash", "plenary"),
 }
+MAX_STATEMENT_CHARS = 1_000_000
+"""The longest statement (or inject) an import accepts, in characters; longer ones are refused by line."""
 PHASES: tuple[str, ...] = get_args(Phase)
 CHANNELS: tuple[str, ...] = get_args(Channel)
 
@@ -88,27 +93,64 @@ def _move_id(raw: str) -> str:
     return f"m{raw}" if raw.isdigit() else raw
 
 
+def _heading_title(line: str) -> str | None:
+    """The title of a Markdown heading line (``## Title ##``), or None when it is not one.
+
+    String methods, not one regex: a lazy title followed by optional closing hashes took cubic time on a
+    long line of spaces and hashes (minutes for 8,000 characters).
+    """
+    m = _HEADING_MARK.match(line)
+    return line[m.end() :].rstrip().rstrip("#").rstrip() if m else None
+
+
+def _too_long(path: str, what: str, line: int) -> DataError:
+    return DataError(
+        path,
+        f"{what} is longer than {MAX_STATEMENT_CHARS:,} characters (the limit for one statement)",
+        line=line,
+    )
+
+
+class _Text:
+    """A statement or inject collected line by line, refused past the limit, joined once at the end
+    (appending to one string each line took quadratic time on a long statement)."""
+
+    def __init__(self, path: str, what: str, where: int) -> None:
+        self.path, self.what, self.where = path, what, where
+        self.parts: list[str] = []
+        self.size = -1  # the line breaks between parts
+
+    def add(self, part: str) -> None:
+        self.size += len(part) + 1
+        if self.size > MAX_STATEMENT_CHARS:
+            raise _too_long(self.path, self.what, self.where)
+        self.parts.append(part)
+
+    def text(self) -> str:
+        return "\n".join(self.parts)
+
+
 def parse_markdown(text: str, path: str) -> Record:
     moves: dict[str, tuple[str, str]] = {}
+    injects: dict[str, _Text] = {}
     lines: list[Line] = []
+    bodies: list[_Text] = []  # the text of each of ``lines``
     move: str | None = None
     phase: Phase = "report"
     channel: Channel = "plenary"
-    inject: list[str] = []
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue
-        heading = _HEADING.match(line)
-        if heading:
-            title = heading.group("title")
+        title = _heading_title(line)
+        if title is not None:
             m = _MOVE.match(title)
             if m:
                 move = _move_id(m.group("id"))
                 if move in moves:
                     raise DataError(path, f"move {move!r} appears twice", line=n)
                 moves[move] = ((m.group("title") or "").strip() or title, "")
-                inject, phase, channel = [], "report", "plenary"
+                phase, channel = "report", "plenary"
             elif re.match(r"move\b", title, re.IGNORECASE):
                 raise DataError(path, "a move heading needs an id: '## Move 1: title'", line=n)
             else:
@@ -122,17 +164,8 @@ def parse_markdown(text: str, path: str) -> Record:
             if move is None:
                 raise DataError(path, "a statement before any move heading ('## Move 1: title')", line=n)
             if control:
-                lines.append(
-                    Line(
-                        move,
-                        None,
-                        control.group("speaker").strip(),
-                        control.group("text").strip(),
-                        "control",
-                        "plenary",
-                        n,
-                    )
-                )
+                said = control.group("text").strip()
+                lines.append(Line(move, None, control.group("speaker").strip(), "", "control", "plenary", n))
             else:
                 assert speaker is not None
                 delegation = speaker.group("delegation").strip()
@@ -140,41 +173,52 @@ def parse_markdown(text: str, path: str) -> Record:
                     raise DataError(
                         path, f"delegation {delegation!r} is not an id (letters, digits, . _ -)", line=n
                     )
-                lines.append(
-                    Line(
-                        move,
-                        delegation,
-                        speaker.group("speaker").strip(),
-                        speaker.group("text").strip(),
-                        phase,
-                        channel,
-                        n,
-                    )
-                )
+                said = speaker.group("text").strip()
+                lines.append(Line(move, delegation, speaker.group("speaker").strip(), "", phase, channel, n))
+            bodies.append(_Text(path, "a statement", n))
+            bodies[-1].add(said)
             continue
         if move is None:
             continue  # a title or preamble before the first move
         if lines and lines[-1].move == move:
-            lines[-1].text = f"{lines[-1].text}\n{line}".strip()
+            bodies[-1].add(line)
         else:
-            inject.append(line)
-            moves[move] = (moves[move][0], "\n".join(inject))
+            if move not in injects:
+                injects[move] = _Text(path, f"the inject of move {move!r}", n)
+            injects[move].add(line)
+    for ln, body in zip(lines, bodies, strict=True):
+        ln.text = body.text().strip()
+    for m_id, inject in injects.items():
+        moves[m_id] = (moves[m_id][0], inject.text())
     return Record(moves, lines)
 
 
 def parse_csv(text: str, path: str) -> Record:
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
+    if csv.field_size_limit() < 2 * MAX_STATEMENT_CHARS:  # longer fields are refused below, by name
+        csv.field_size_limit(2 * MAX_STATEMENT_CHARS)
+    reader = csv.DictReader(io.StringIO(text), strict=True)  # strict: a stray quote is an error
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise _csv_error(exc, reader, text, path, 0) from exc
+    header = [h.strip().lower() for h in fieldnames or []]
     missing = [c for c in ("move", "delegation", "speaker", "text") if c not in header]
     if missing:
         raise DataError(path, f"CSV header lacks column(s) {', '.join(missing)}", line=1)
     moves: dict[str, tuple[str, str]] = {}
     lines: list[Line] = []
-    for row in reader:
-        n = reader.line_num
+    for row, n, before in _csv_rows(reader, text, path):
         if None in row:
             raise DataError(path, "more fields than the header has", line=n)
         r = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+        for name, value in r.items():
+            if len(value) > MAX_STATEMENT_CHARS:
+                raise DataError(
+                    path,
+                    f"longer than {MAX_STATEMENT_CHARS:,} characters (the limit for one statement)",
+                    field=name,
+                    line=_first_line_after(text, before),
+                )
         if not r["text"]:
             raise DataError(path, "empty text", field="text", line=n)
         if not r["move"]:
@@ -197,6 +241,77 @@ def parse_csv(text: str, path: str) -> Record:
         speaker = r["speaker"] or (f"{delegation} speaker" if delegation else "Control")
         lines.append(Line(move, delegation, speaker, r["text"], phase, channel, n))  # type: ignore[arg-type]
     return Record(moves, lines)
+
+
+def _csv_rows(reader: csv.DictReader[str], text: str, path: str) -> Iterator[tuple[dict[str, str], int, int]]:
+    """``(row, its last line, lines before it)`` for each row; a CSV error becomes a DataError."""
+    done = reader.line_num  # lines read so far (the header)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _csv_error(exc, reader, text, path, done) from exc
+        yield row, reader.line_num, done
+        done = reader.line_num
+
+
+def _first_line_after(text: str, done: int) -> int:
+    """The first non-blank line after line ``done`` (where the next row begins; blank lines are skipped)."""
+    n = done + 1
+    pos = _offset_of_line(text, n)
+    while pos < len(text) and text[pos] in "\r\n":
+        n += 1
+        pos = _offset_of_line(text, n)
+    return n
+
+
+def _offset_of_line(text: str, n: int) -> int:
+    pos = 0
+    for _ in range(n - 1):
+        nl = text.find("\n", pos)
+        if nl < 0:
+            return len(text)
+        pos = nl + 1
+    return pos
+
+
+def _csv_error(exc: csv.Error, reader: csv.DictReader[str], text: str, path: str, done: int) -> DataError:
+    """A one-line error for what Python's csv module refused, at the line where the trouble began."""
+    message = " ".join(str(exc).split())
+    if "unexpected end of data" in message:
+        opened = _unterminated_quote_line(text)
+        return DataError(
+            path,
+            "a quoted field is never closed (no matching '\"' before the end of the file)",
+            line=opened or _first_line_after(text, done),
+        )
+    if "field larger than field limit" in message:
+        return _too_long(path, "a field", _first_line_after(text, done))
+    if "expected after" in message:
+        return DataError(
+            path,
+            "a quoted field must end with '\"' right before a comma or the end of the line",
+            line=reader.reader.line_num or 1,
+        )
+    if "new-line character seen in unquoted field" in message:
+        return DataError(
+            path,
+            "a line break (CR) inside an unquoted field: quote the field",
+            line=reader.reader.line_num or 1,
+        )
+    return DataError(path, f"not valid CSV ({message})", line=reader.reader.line_num or 1)
+
+
+def _unterminated_quote_line(text: str) -> int | None:
+    """The line where a quoted field opens that no quote closes (CSV rules: ``""`` is a quote inside)."""
+    last = None
+    for match in _QUOTED_FIELD.finditer(text):
+        last = match
+    if last is None or last.group("close"):
+        return None
+    return text.count("\n", 0, last.start()) + 1
 
 
 def anonymise(record: Record) -> None:

@@ -6,7 +6,6 @@ line of the first bad row as a :class:`~harness.errors.DataError`.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -16,6 +15,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import DataError
+from harness.jsonl import JsonLineError, loads_line
 from harness.schema import AxisScore
 from harness.transcript import TRANSCRIPT_NAME
 
@@ -52,21 +52,29 @@ def write_scores(path: str | Path, scores: Iterable[AxisScore]) -> Path:
 
 def read_jsonl(path: str | Path, model: type[M], what: str) -> list[M]:
     """One ``model`` per non-blank line; a bad line is a DataError naming file, line and field."""
+    return [row for _, row in read_jsonl_lines(path, model, what)]
+
+
+def read_jsonl_lines(path: str | Path, model: type[M], what: str) -> list[tuple[int, M]]:
+    """Like :func:`read_jsonl`, each row with its line number."""
     p = Path(path)
     try:
-        lines = p.read_text(encoding="utf-8").splitlines()
+        # bytes: str.splitlines() would also split at U+2028 and the like, which JSON strings may hold
+        lines = p.read_bytes().splitlines()
     except FileNotFoundError as exc:
         raise DataError(str(p), f"no such {what} file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(str(p), f"cannot read ({exc})") from exc
-    out: list[M] = []
+    except IsADirectoryError as exc:
+        raise DataError(str(p), f"is a folder, expected a {what} file") from exc
+    except OSError as exc:
+        raise DataError(str(p), f"cannot read ({exc.strerror})") from exc
+    out: list[tuple[int, M]] = []
     for i, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            out.append(model.model_validate(json.loads(line)))
-        except json.JSONDecodeError as exc:
-            raise DataError(str(p), f"not JSON ({exc.msg})", line=i) from exc
+            out.append((i, model.model_validate(loads_line(line))))
+        except JsonLineError as exc:
+            raise DataError(str(p), exc.cause, line=i) from exc
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(x) for x in err["loc"]) or None
@@ -75,7 +83,22 @@ def read_jsonl(path: str | Path, model: type[M], what: str) -> list[M]:
 
 
 def read_scores(path: str | Path) -> list[AxisScore]:
-    return read_jsonl(path, AxisScore, "scores")
+    """The scores of one file; a unit (run, move, delegation, axis) scored twice by one scorer and model
+    is refused naming both lines (the metrics would not know which to take)."""
+    first: dict[tuple[str, str, str, str, str, str | None], int] = {}
+    out: list[AxisScore] = []
+    for line, s in read_jsonl_lines(path, AxisScore, "scores"):
+        key = (s.run_id, s.move, s.delegation, s.axis, s.scorer, s.model)
+        if key in first:
+            raise DataError(
+                str(path),
+                f"{s.run_id} {s.move} {s.delegation} {s.axis} scored twice by {s.scorer} "
+                f"(first at line {first[key]})",
+                line=line,
+            )
+        first[key] = line
+        out.append(s)
+    return out
 
 
 def find_score_files(inputs: Sequence[str | Path], scorer: str | None = None) -> list[Path]:

@@ -7,6 +7,15 @@ Every error a user can cause (bad data, bad configuration, an unreachable backen
 from __future__ import annotations
 
 
+def one_line(text: str) -> str:
+    """``text`` on one printable line: whitespace runs become one space, control characters escapes
+    (a value quoted from a hostile file must not break the line or drive the terminal)."""
+    text = " ".join(text.split())
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 class HarnessError(Exception):
     """Base class: ``str(err)`` is a complete one-line message for the user."""
 
@@ -19,6 +28,8 @@ class DataError(HarnessError):
     exit_code = 2
 
     def __init__(self, path: str, cause: str, *, field: str | None = None, line: int | None = None) -> None:
+        cause = one_line(cause)
+        field = one_line(field) if field else field
         self.path = path
         self.field = field
         self.line = line

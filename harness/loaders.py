@@ -50,9 +50,14 @@ def _read_text(path: Path) -> str:
 
 
 def _parse_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
+    from harness import yamlsafe  # imported here to keep this file's imports untouched (issue 15)
+
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, node = yamlsafe.load(text)
+    except yamlsafe.DuplicateKeyError as exc:  # YAML would silently keep the last value
+        key = str(exc.key)
+        field = _dotted((*exc.path, key)) if len(key) <= 60 else None
+        raise DataError(str(path), str(exc), field=field, line=exc.line) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

@@ -20,7 +20,8 @@ model): structured ones are valid instances of the schema. ``usage`` is always r
 Faults, scripted (consumed in order, one per chat request) or drawn at ``fault_rate`` from ``faults``:
 ``ok``, ``429[:retry_after_s]``, ``503[:retry_after_s]``, ``500``, any other status code (``401``, ``404``…),
 ``malformed`` (HTTP 200 with a truncated JSON body), ``badjson`` (a well-formed response whose message
-content is not JSON) and ``hang[:seconds]`` (answer normally after a long pause: client timeouts).
+content is not JSON), ``hang[:seconds]`` (answer normally after a long pause: client timeouts) and
+``drop`` (close the connection without an answer).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def check_fault(spec: str) -> str:
     """Validate a fault spec (see the module doc); returns it or raises ValueError."""
     name, _, arg = spec.partition(":")
     try:
-        if name in ("ok", "malformed", "badjson"):
+        if name in ("ok", "malformed", "badjson", "drop"):
             ok = not arg
         elif name == "hang":
             ok = float(arg or 30) >= 0
@@ -78,7 +79,7 @@ def check_fault(spec: str) -> str:
         ok = False
     if not ok:
         raise ValueError(
-            f"bad fault {spec!r}: use ok, malformed, badjson, hang[:s] or an HTTP status[:retry_after]"
+            f"bad fault {spec!r}: use ok, malformed, badjson, drop, hang[:s] or an HTTP status[:retry_after]"
         )
     return spec
 
@@ -117,6 +118,13 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
     fake: FakeOpenAIServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (killed, timed out) is routine here, not a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("testserver: client %s went away", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -189,6 +197,9 @@ class _Handler(BaseHTTPRequestHandler):
         name, _, arg = fault.partition(":")
         if name == "hang":
             time.sleep(float(arg or 30))
+        elif name == "drop":  # the connection closes with no status line: the client sees a disconnect
+            self.close_connection = True
+            return
         elif name not in ("ok", "malformed", "badjson"):
             status = int(name)
             headers = {}

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from harness.errors import DataError
+from harness.jsonl import JsonLineError, loads_line
 from harness.schema import (
     AdjudicationEvent,
     Event,
@@ -82,9 +82,10 @@ def _read_good_prefix(path: Path) -> tuple[list[EventBase], int]:
             offset += line_len
             continue
         try:
-            events.append(parse_event(json.loads(raw)))
+            events.append(parse_event(loads_line(raw)))
         except (ValueError, ValidationError) as exc:
-            if i == len(lines) and good_len == len(data):
+            over_limit = isinstance(exc, JsonLineError) and exc.limit  # hostile, never a torn write
+            if i == len(lines) and good_len == len(data) and not over_limit:
                 log.warning("%s:%d: ignoring a torn last line", path, i)
                 return events, offset
             cause = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)

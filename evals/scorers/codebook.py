@@ -24,6 +24,8 @@ from harness.schema import Level
 
 DEFAULT_CODEBOOK = bundled_codebook()
 _MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
+MAX_PATTERN_CHARS = 20_000
+"""Longest pattern after macro expansion (the shipped codebook's longest is a few thousand characters)."""
 SPEAKER_PLACEHOLDERS = ("SELF", "OTHER")
 _NOBODY = r"(?!x)x"  # matches nothing: {SELF} of an unknown speaker
 
@@ -37,11 +39,18 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _check_regex(v: str) -> str:
+def _regex(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """``re.compile`` with every failure a one-line ValueError (bad syntax, nesting too deep, too large)."""
     try:
-        re.compile(_MACRO.sub("x", v))
+        return re.compile(pattern, flags)
     except re.error as exc:
         raise ValueError(f"not a valid regular expression: {exc}") from exc
+    except (RecursionError, OverflowError) as exc:  # groups nested hundreds deep, huge repeats
+        raise ValueError(f"regular expression too deeply nested or too large ({type(exc).__name__})") from exc
+
+
+def _check_regex(v: str) -> str:
+    _regex(_MACRO.sub("x", v))
     return v
 
 
@@ -223,6 +232,16 @@ def _expand(pattern: str, macros: Mapping[str, str], path: Path, where: str) -> 
         if expanded == text:
             break
         text = expanded
+        if len(text) > MAX_PATTERN_CHARS:  # a macro that includes itself grows without end
+            break
+    unresolved = [n for n in _MACRO.findall(text) if n not in SPEAKER_PLACEHOLDERS]
+    if len(text) > MAX_PATTERN_CHARS or unresolved:
+        raise DataError(
+            str(path),
+            "macros do not resolve: one includes itself, or they nest more than 8 deep "
+            f"(or the pattern passes {MAX_PATTERN_CHARS:,} characters)",
+            field=where,
+        )
     return text
 
 
@@ -237,11 +256,9 @@ def _macro(m: re.Match[str], macros: Mapping[str, str], path: Path, where: str) 
 
 def _compile(text: str, path: Path, where: str, *, ignore_case: bool = True) -> re.Pattern[str]:
     try:
-        return re.compile(text, re.IGNORECASE if ignore_case else 0)
-    except re.error as exc:
-        raise DataError(
-            str(path), f"not a valid regular expression after macros: {exc}", field=where
-        ) from exc
+        return _regex(text, re.IGNORECASE if ignore_case else 0)
+    except ValueError as exc:
+        raise DataError(str(path), f"{exc} (after macros)", field=where) from exc
 
 
 def _speaker_patterns(book: Codebook, delegation: str | None) -> dict[str, str]:

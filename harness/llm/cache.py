@@ -57,7 +57,7 @@ class ResponseCache:
         except FileNotFoundError:
             self.misses += 1
             return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:  # a damaged entry
             log.warning("ignoring unreadable cache entry %s: %s", path, exc)
             self.misses += 1
             return None

@@ -26,8 +26,8 @@ from pydantic import ValidationError
 
 from evals.metrics import GapSummary, gap_summaries, scales_of
 from evals.metrics import pair_label as _pair_label
-from evals.scores_io import NOTES_SUFFIX
-from harness.errors import ConfigError, DataError
+from evals.scores_io import NOTES_SUFFIX, read_scores
+from harness.errors import ConfigError
 from harness.report.analysis import N_BOOT, Analysis, SummaryRow, analyse
 from harness.report.lookup import Lookup, load_lookup
 from harness.report.render import render_page
@@ -54,21 +54,16 @@ REPORT_NAME = "report.html"
 
 
 def load_scores(run: Run) -> list[AxisScore]:
-    """Every ``AxisScore`` in ``<run folder>/scores/*.jsonl`` that belongs to this run."""
+    """Every ``AxisScore`` in ``<run folder>/scores/*.jsonl`` that belongs to this run (read by the one
+    scores reader: limits, line numbers)."""
     folder = run.folder / "scores"
     out: list[AxisScore] = []
     for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
         if path.name.endswith(NOTES_SUFFIX):
             continue
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                score = AxisScore.model_validate_json(line)
-            except ValidationError as exc:
-                raise DataError(str(path), f"not an AxisScore ({exc.errors()[0]['msg']})", line=i) from exc
+        for score in read_scores(path):
             if score.run_id != run.run_id:
-                log.warning("%s:%d: score for run %s ignored (not %s)", path, i, score.run_id, run.run_id)
+                log.warning("%s: score for run %s ignored (not %s)", path, score.run_id, run.run_id)
                 continue
             out.append(score)
     return out
