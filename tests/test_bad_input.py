@@ -327,7 +327,7 @@ def test_report_rubrics_go_through_the_loader(tmp_path: Path, caplog: pytest.Log
         ('[backend]\nmodel = "a', ":2: not valid TOML: Unterminated string"),
         # found by the fuzz suite: a key above the [backend] header was silently ignored
         ('# settings\nmodel = "a"\n[backend]\nprofile = "ollama"\n', ":2: key 'model' is outside any table: "
-         "put it under [backend]"),
+         "put it under [backend] or [data]"),
     ],
 )  # fmt: skip
 def test_toml_errors_name_file_and_line(tmp_path: Path, body: str, expected: str) -> None:

@@ -16,8 +16,6 @@ Rules that keep keys where they belong:
 from __future__ import annotations
 
 import os
-import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from harness.llm.profiles import (
     check_dialect,
     get_profile,
 )
+from harness.tomlconf import read_table
 
 TOML_KEYS = frozenset({"profile", "base_url", "model", "dialect", "timeout", "max_retries"})
 
@@ -73,27 +72,11 @@ class BackendConfig(BaseModel):
 
 
 def _load_toml(toml_path: str | Path | None) -> dict[str, Any]:
+    """The checked ``[backend]`` table of harness.toml (empty when there is none)."""
     if toml_path is None:
         return {}
     path = Path(toml_path)
-    if not path.is_file():
-        return {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text ({exc.reason})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _toml_error(path, text, exc) from None
-    stray = next((k for k, v in data.items() if not isinstance(v, dict) and k != "backend"), None)
-    if stray is not None:  # e.g. `model = …` above the [backend] header: it would be silently ignored
-        lines = text.splitlines()
-        before = lines[: next((i for i, ln in enumerate(lines) if ln.strip().startswith("[")), len(lines))]
-        line = _first_definition(before, stray, table=False)
-        where = f"{path}:{line}" if line else str(path)
-        raise ConfigError(f"{where}: key {stray!r} is outside any table: put it under [backend]")
-    table = data.get("backend", {})
+    table = read_table(path, "backend")
     unknown = sorted(set(table) - TOML_KEYS)
     if unknown:
         hint = (
@@ -109,47 +92,6 @@ def _load_toml(toml_path: str | Path | None) -> dict[str, Any]:
         if name in {"profile", "base_url", "model", "dialect"} and not isinstance(value, str):
             raise ConfigError(f"{path}: [backend] {name} must be a string")
     return table
-
-
-_TOML_AT = re.compile(r"\s*\(at (?:line (?P<line>\d+), column \d+|end of document)\)$")
-
-
-def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigError:
-    """One line ``file:line: cause``; a key or table given twice names the line of its first definition."""
-    message = str(exc)
-    at = _TOML_AT.search(message)
-    cause = message[: at.start()] if at else message
-    line: int | None = None
-    if at:
-        line = int(at["line"]) if at["line"] else max(1, len(text.splitlines()))
-    lines = text.splitlines()
-    if line is not None and cause.startswith(("Cannot overwrite a value", "Cannot declare")):
-        this = lines[line - 1].strip() if line <= len(lines) else ""
-        is_table = this.startswith("[")
-        name = this if is_table else this.split("=", 1)[0].strip().strip("\"'")
-        first = _first_definition(lines[: line - 1], name, table=is_table)
-        what = f"table {name}" if is_table else f"key {name!r}"
-        cause = f"{what} given twice (first at line {first})" if first else f"{what}: {cause.lower()}"
-    where = f"{path}:{line}" if line is not None else str(path)
-    return ConfigError(f"{where}: not valid TOML: {cause}")
-
-
-def _first_definition(before: list[str], name: str, *, table: bool) -> int | None:
-    """The line (1-based) among ``before`` that first defines the table header or key ``name``.
-
-    A key is looked for only within the table it was given in (after the last header).
-    """
-    start = 0
-    if not table:
-        headers = [i for i, ln in enumerate(before) if ln.strip().startswith("[")]
-        start = headers[-1] + 1 if headers else 0
-    for i in range(start, len(before)):
-        stripped = before[i].strip()
-        if table and stripped == name:
-            return i + 1
-        if not table and "=" in stripped and stripped.split("=", 1)[0].strip().strip("\"'") == name:
-            return i + 1
-    return None
 
 
 def _check_base_url(url: str, *, source: str) -> str:

@@ -22,8 +22,6 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from evals.metrics import GapSummary, gap_summaries, scales_of
 from evals.metrics import pair_label as _pair_label
 from evals.scores_io import NOTES_SUFFIX, read_scores
