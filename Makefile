@@ -26,7 +26,9 @@ endif
 LLAMA_KEY  := $(shell printf '%s|%s|%s' '$(LLAMA_VERSION)' '$(LLAMA_CMAKE_ARGS)' '$(ARCH)' | sha256sum | cut -c1-12)
 WHEELHOUSE := .wheels/llama-$(LLAMA_KEY)
 
-.PHONY: help install install-local browser run test lint format record schemas bench bench-embedded fuzz clean
+SAMPLES := tsd-illustrative-a tsd-illustrative-b
+
+.PHONY: samples help install install-local browser run test lint format record schemas bench bench-embedded fuzz clean
 
 help:
 	@echo "make run     set up .venv, run the default scenario on the embedded model, score it, write the report"
@@ -97,6 +99,16 @@ test: install-local browser
 
 record: install-local
 	$(VENV)/bin/pytest -q --record-mode=rewrite -m vcr tests/
+
+# The illustrative records (hand-written, transcripts/samples/sources/) imported, scored and reported.
+samples: install
+	@set -e; for s in $(SAMPLES); do \
+		rm -rf transcripts/samples/$$s; \
+		$(PY) -m harness import transcripts/samples/sources/$$s.md --out transcripts/samples --run-id $$s; \
+		$(PY) -m harness score transcripts/samples/$$s --scorer offline; \
+		$(PY) -m harness score transcripts/samples/$$s --scorer rules; \
+		$(PY) -m harness report transcripts/samples/$$s; \
+	done
 
 schemas: install
 	$(PY) -m harness schemas --out schemas

@@ -64,6 +64,7 @@ _SECTIONS: dict[str, tuple[Phase, Channel]] = {
     "hotwash": ("hotwash", "plenary"),
     "hot wash": ("hotwash", "plenary"),
 }
+_COMMENT = re.compile(r"<!--|-->")
 MAX_STATEMENT_CHARS = 1_000_000
 """The longest statement (or inject) an import accepts, in characters; longer ones are refused by line."""
 PHASES: tuple[str, ...] = get_args(Phase)
@@ -87,6 +88,7 @@ class Line:
 class Record:
     moves: dict[str, tuple[str, str]]  # move id -> (title, inject text)
     lines: list[Line]
+    description: str = ""  # what the record says of itself before its first move (Markdown only)
 
 
 def _move_id(raw: str) -> str:
@@ -135,6 +137,7 @@ def parse_markdown(text: str, path: str) -> Record:
     injects: dict[str, _Text] = {}
     lines: list[Line] = []
     bodies: list[_Text] = []  # the text of each of ``lines``
+    preamble = _Text(path, "the text before the first move", 1)
     move: str | None = None
     phase: Phase = "report"
     channel: Channel = "plenary"
@@ -178,8 +181,9 @@ def parse_markdown(text: str, path: str) -> Record:
             bodies.append(_Text(path, "a statement", n))
             bodies[-1].add(said)
             continue
-        if move is None:
-            continue  # a title or preamble before the first move
+        if move is None:  # a preamble before the first move: kept as the record's description
+            preamble.add(_COMMENT.sub("", line).strip())
+            continue
         if lines and lines[-1].move == move:
             bodies[-1].add(line)
         else:
@@ -190,7 +194,7 @@ def parse_markdown(text: str, path: str) -> Record:
         ln.text = body.text().strip()
     for m_id, inject in injects.items():
         moves[m_id] = (moves[m_id][0], inject.text())
-    return Record(moves, lines)
+    return Record(moves, lines, " ".join(preamble.text().split()))
 
 
 def parse_csv(text: str, path: str) -> Record:
@@ -378,6 +382,7 @@ def import_record(
                 source="import",
                 scenario=ScenarioRef(id=slug, version="import", path=str(p), sha256=digest),
                 backend=BackendInfo(profile="import"),
+                description=record.description or None,
             )
         )
         for move, (title, inject) in record.moves.items():

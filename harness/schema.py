@@ -370,6 +370,9 @@ class ManifestEvent(EventBase):
     harness_version: str
     git_sha: str | None = None
     source: Literal["simulation", "import"] = "simulation"
+    description: str | None = Field(
+        default=None, description="what the record says of itself (an import's text before its first move)"
+    )
     scenario: ScenarioRef
     personas: dict[str, str] = Field(default_factory=dict)
     prompts: dict[str, str] = Field(default_factory=dict)

@@ -182,6 +182,8 @@ def manifest_facts(run: Run, lookup: Lookup) -> list[tuple[str, str]]:
     title = f" — {lookup.scenario_title}" if lookup.scenario_title else ""
     facts.append(("Scenario", f"{m.scenario.id} v{m.scenario.version}{title}"))
     facts.append(("Source", m.source))
+    if m.description:
+        facts.append(("About this record", m.description))
     backend = m.backend.profile + (f" · {m.backend.model}" if m.backend.model else "")
     if m.backend.base_url:
         backend += f" · {m.backend.base_url}"
