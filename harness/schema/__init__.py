@@ -1,0 +1,116 @@
+"""The pydantic contract (docs/contract.md): data files, transcript events and scores.
+
+Field names are the ones the contract fixes; every model forbids unknown fields so a typo in a YAML file is
+an error, not a silently ignored key. Nothing here knows which delegations or axes exist: those come from
+the data. ``from harness.schema import X`` for every model; the modules are ``base`` (levels, ids, the
+strict model), ``data`` (files a user edits and the position card), ``events`` (the transcript) and
+``scores``.
+"""
+
+from __future__ import annotations
+
+from harness.schema.base import (
+    FORMAT_VERSION,
+    LEVELS,
+    Author,
+    Channel,
+    Ident,
+    Level,
+    LocatedValueError,
+    Phase,
+    Role,
+    Strict,
+    Text,
+)
+from harness.schema.data import (
+    DATA_MODELS,
+    Answer,
+    Branch,
+    Condition,
+    DataFolders,
+    Delegation,
+    ExpectedFinding,
+    FindingKind,
+    Move,
+    NonPlayerActor,
+    Persona,
+    PositionCard,
+    Request,
+    Rubric,
+    Scenario,
+    Setting,
+    Stance,
+)
+from harness.schema.events import (
+    EVENT_TYPES,
+    AdjudicationEvent,
+    BackendInfo,
+    ErrorEvent,
+    Event,
+    EventBase,
+    InjectEvent,
+    ManifestEvent,
+    Parent,
+    PositionCardEvent,
+    ResumeEvent,
+    RunEndEvent,
+    Sampling,
+    ScenarioRef,
+    Totals,
+    Usage,
+    UtteranceEvent,
+)
+from harness.schema.scores import (
+    AxisScore,
+    Evidence,
+)
+
+__all__ = [
+    "DATA_MODELS",
+    "EVENT_TYPES",
+    "FORMAT_VERSION",
+    "LEVELS",
+    "AdjudicationEvent",
+    "Answer",
+    "Author",
+    "AxisScore",
+    "BackendInfo",
+    "Branch",
+    "Channel",
+    "Condition",
+    "DataFolders",
+    "Delegation",
+    "ErrorEvent",
+    "Event",
+    "EventBase",
+    "Evidence",
+    "ExpectedFinding",
+    "FindingKind",
+    "Ident",
+    "InjectEvent",
+    "Level",
+    "LocatedValueError",
+    "ManifestEvent",
+    "Move",
+    "NonPlayerActor",
+    "Parent",
+    "Persona",
+    "Phase",
+    "PositionCard",
+    "PositionCardEvent",
+    "Request",
+    "ResumeEvent",
+    "Role",
+    "Rubric",
+    "RunEndEvent",
+    "Sampling",
+    "Scenario",
+    "ScenarioRef",
+    "Setting",
+    "Stance",
+    "Strict",
+    "Text",
+    "Totals",
+    "Usage",
+    "UtteranceEvent",
+]
