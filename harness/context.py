@@ -7,7 +7,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -38,10 +38,12 @@ class Options:
     card_tokens: int = 700  # max_tokens for a position card
     narrate: bool = False  # LLM narration by Control after the scripted consequences
     sentences: str = "two to four"
+    persona_detail: PersonaDetail = "full"  # how much of a persona a prompt carries (views.persona_view)
 
 
 EMBEDDED_TURN_TOKENS = 96
-EMBEDDED_PROMPT_CAP = 3600
+EMBEDDED_PROMPT_CAP = 5200
+PersonaDetail = Literal["full", "brief"]
 
 
 def options_for(
@@ -65,6 +67,7 @@ def options_for(
     if profile == "embedded":
         opts.max_concurrency = 1
         opts.turn_tokens = EMBEDDED_TURN_TOKENS
+        opts.persona_detail = "brief"
         model_cap = min(model_cap or EMBEDDED_PROMPT_CAP, EMBEDDED_PROMPT_CAP)
     if prompt_cap is not None:
         opts.prompt_cap = prompt_cap

@@ -9,6 +9,7 @@ blank. ``hashes()`` gives the sha256 of each template in effect, for the run man
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,8 @@ import jinja2
 
 from harness.errors import TemplateError
 from harness.resources import bundled
+
+_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 class Prompts:
@@ -58,7 +61,8 @@ class Prompts:
     def render(self, name: str, **variables: Any) -> str:
         try:
             template = self.env.get_template(f"{name}.md")
-            return template.render(**variables).strip()
+            # an empty optional block (``{% if plenary %}``…) leaves no run of blank lines behind
+            return _BLANK_RUNS.sub("\n\n", template.render(**variables)).strip()
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"{self.folder / (name + '.md')}: prompt template not found") from exc
         except jinja2.UndefinedError as exc:

@@ -272,6 +272,7 @@ def manifest_for(
             "prompt_cap": options.prompt_cap,
             "turn_tokens": options.turn_tokens,
             "card_tokens": options.card_tokens,
+            "persona_detail": options.persona_detail,
         },
     )
 
@@ -332,6 +333,8 @@ def options_from(manifest: ManifestEvent, base: Options) -> Options:
         turn_tokens=int(o.get("turn_tokens", base.turn_tokens)),
         card_tokens=int(o.get("card_tokens", base.card_tokens)),
         narrate=bool(o.get("narrate", base.narrate)),
+        # runs recorded before the option existed carried the whole persona
+        persona_detail="brief" if o.get("persona_detail") == "brief" else "full",
     )
 
 

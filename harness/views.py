@@ -14,7 +14,7 @@ from typing import Any
 
 from harness import keys
 from harness.cards import card_summary
-from harness.context import RunContext, approx_tokens
+from harness.context import PersonaDetail, RunContext, approx_tokens
 from harness.llm.base import Message
 from harness.schema import (
     AdjudicationEvent,
@@ -43,15 +43,36 @@ _SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)(?<!etc)\.\s+(?=[A-Z(])")
 
 def _first_sentence(text: str) -> str:
     """A rubric anchor's defining sentence (the anchor comes first; elaboration follows)."""
+    return _sentences(text, 1)
+
+
+BRIEF_SENTENCES = 2  # of a persona's background, in a brief persona
+BRIEF_INTERESTS = 3
+
+
+def _sentences(text: str, n: int) -> str:
+    """The first ``n`` sentences of ``text`` (all of it if it has fewer), whitespace collapsed."""
     text = " ".join(text.split())
-    match = _SENTENCE_END.search(text)
-    return text[: match.start() + 1] if match else text
+    for count, match in enumerate(_SENTENCE_END.finditer(text), start=1):
+        if count == n:
+            return text[: match.start() + 1]
+    return text
 
 
-def persona_view(persona: Persona) -> dict[str, Any]:
-    """What a prompt may know of a persona: everything but ``stance_priors`` (analysis only)."""
+def persona_view(persona: Persona, detail: PersonaDetail = "full") -> dict[str, Any]:
+    """What a prompt may know of a persona: everything but ``stance_priors`` (analysis only).
+
+    ``detail="brief"`` (tight prompt budgets, e.g. the embedded model) keeps the name, title, the
+    first sentences of the background, the first interests, every red line and the voice's first
+    sentence, and drops the constraints.
+    """
     data = persona.model_dump(exclude={"stance_priors", "sources"})
     assert "stance_priors" not in data
+    if detail == "brief":
+        data["background"] = _sentences(persona.background, BRIEF_SENTENCES)
+        data["interests"] = persona.interests[:BRIEF_INTERESTS]
+        data["constraints"] = []
+        data["voice"] = _sentences(persona.voice, 1)
     return data
 
 
@@ -161,12 +182,17 @@ def base_variables(ctx: RunContext, move: Move, delegation: str | None) -> dict[
     }
 
 
-def persona_system(ctx: RunContext, persona_id: str, delegation: str) -> str:
+def delegation_system(ctx: RunContext, delegation: str) -> str:
+    """The system message of every seat of ``delegation``: the setting and the brief, never a persona.
+
+    It is the same for all of a delegation's seats, and the setting comes first, so the calls of a run
+    share a long stable prefix (a server with a prompt cache reads it once). Who the speaker is comes
+    in the user message, after the shared context (``_persona.md``).
+    """
     scenario = ctx.scenario
     d = scenario.delegation(delegation)
     return ctx.prompts.render(
-        "persona_system",
-        persona=persona_view(ctx.persona(persona_id)),
+        "delegation_system",
         delegation={"id": d.id, "name": d.name, "brief": d.brief},
         scenario={
             "title": scenario.title,
@@ -177,6 +203,14 @@ def persona_system(ctx: RunContext, persona_id: str, delegation: str) -> str:
         others=[o.name for o in scenario.delegations if o.id != delegation],
         non_players=[a.name for a in scenario.non_player_actors],
     )
+
+
+def seat_variables(ctx: RunContext, delegation: str, persona_id: str) -> dict[str, Any]:
+    """Who is speaking, for ``_persona.md``: the delegation and the persona (never its priors)."""
+    return {
+        "delegation": delegation_vars(ctx, delegation),
+        "persona": persona_view(ctx.persona(persona_id), ctx.options.persona_detail),
+    }
 
 
 def control_system(ctx: RunContext) -> str:
@@ -199,13 +233,16 @@ def delegation_vars(ctx: RunContext, delegation: str) -> dict[str, Any]:
 
 
 def caucus_messages(ctx: RunContext, move: Move, delegation: str, persona_id: str, rnd: int) -> list[Message]:
-    variables = base_variables(ctx, move, delegation) | {
-        "delegation": delegation_vars(ctx, delegation),
-        "caucus": caucus_lines(ctx, move.id, delegation),
-        "round": rnd,
-        "rounds": move.caucus_rounds,
-    }
-    return fit(ctx, "caucus", persona_system(ctx, persona_id, delegation), variables)
+    variables = (
+        base_variables(ctx, move, delegation)
+        | seat_variables(ctx, delegation, persona_id)
+        | {
+            "caucus": caucus_lines(ctx, move.id, delegation),
+            "round": rnd,
+            "rounds": move.caucus_rounds,
+        }
+    )
+    return fit(ctx, "caucus", delegation_system(ctx, delegation), variables)
 
 
 def card_messages(ctx: RunContext, move: Move, delegation: str) -> list[Message]:
@@ -222,12 +259,12 @@ def card_messages(ctx: RunContext, move: Move, delegation: str) -> list[Message]
             }
         )
     variables = base_variables(ctx, move, delegation) | {
-        "delegation": delegation_vars(ctx, delegation),
+        **seat_variables(ctx, delegation, head),
         "caucus": caucus_lines(ctx, move.id, delegation),
         "axes": axes,
         "others_ids": [d.id for d in ctx.scenario.delegations if d.id != delegation],
     }
-    return fit(ctx, "position_card", persona_system(ctx, head, delegation), variables)
+    return fit(ctx, "position_card", delegation_system(ctx, delegation), variables)
 
 
 def card_text(ctx: RunContext, move: Move, delegation: str) -> str:
@@ -238,10 +275,10 @@ def card_text(ctx: RunContext, move: Move, delegation: str) -> str:
 def report_messages(ctx: RunContext, move: Move, delegation: str) -> list[Message]:
     head = ctx.scenario.delegation(delegation).head
     variables = base_variables(ctx, move, delegation) | {
-        "delegation": delegation_vars(ctx, delegation),
+        **seat_variables(ctx, delegation, head),
         "card": card_text(ctx, move, delegation),
     }
-    return fit(ctx, "report", persona_system(ctx, head, delegation), variables)
+    return fit(ctx, "report", delegation_system(ctx, delegation), variables)
 
 
 def question_messages(
@@ -249,12 +286,12 @@ def question_messages(
 ) -> list[Message]:
     head = ctx.scenario.delegation(delegation).head
     variables = base_variables(ctx, move, delegation) | {
-        "delegation": delegation_vars(ctx, delegation),
+        **seat_variables(ctx, delegation, head),
         "target": delegation_name(ctx, target),
         "target_report": _clip(target_report, LINE_CHARS),
         "round": rnd,
     }
-    return fit(ctx, "question", persona_system(ctx, head, delegation), variables)
+    return fit(ctx, "question", delegation_system(ctx, delegation), variables)
 
 
 def answer_messages(
@@ -262,13 +299,13 @@ def answer_messages(
 ) -> list[Message]:
     head = ctx.scenario.delegation(delegation).head
     variables = base_variables(ctx, move, delegation) | {
-        "delegation": delegation_vars(ctx, delegation),
+        **seat_variables(ctx, delegation, head),
         "card": card_text(ctx, move, delegation),
         "asker": delegation_name(ctx, asker),
         "question": _clip(question, LINE_CHARS),
         "round": rnd,
     }
-    return fit(ctx, "answer", persona_system(ctx, head, delegation), variables)
+    return fit(ctx, "answer", delegation_system(ctx, delegation), variables)
 
 
 def adjudication_messages(ctx: RunContext, move: Move) -> list[Message]:
@@ -290,9 +327,9 @@ def adjudication_messages(ctx: RunContext, move: Move) -> list[Message]:
 def hotwash_messages(ctx: RunContext, delegation: str) -> list[Message]:
     head = ctx.scenario.delegation(delegation).head
     variables = {
-        "delegation": delegation_vars(ctx, delegation),
+        **seat_variables(ctx, delegation, head),
         "history": history_lines(ctx, delegation, None),
         "plenary": plenary_lines(ctx, "__none__"),
         "sentences": ctx.options.sentences,
     }
-    return fit(ctx, "hotwash", persona_system(ctx, head, delegation), variables)
+    return fit(ctx, "hotwash", delegation_system(ctx, delegation), variables)

@@ -79,7 +79,7 @@ def test_the_installed_wheel_runs_from_an_empty_folder(installed: Path, tmp_path
         manifest = json.loads((empty / "transcripts" / "s1" / "transcript.jsonl").read_text().splitlines()[0])
         assert manifest["scenario"]["id"] == "smoke"
         assert manifest["data_paths"]["personas"] == ["<bundled>"]
-        assert "persona_system" in manifest["prompts"] and set(manifest["rubrics"]) == {
+        assert "delegation_system" in manifest["prompts"] and set(manifest["rubrics"]) == {
             "neo",
             "china_messaging",
             "territorial",

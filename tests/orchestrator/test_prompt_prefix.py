@@ -1,0 +1,86 @@
+"""Prompts are laid out stable prefix first (docs/design.md, "What each seat sees"): the calls of one
+delegation share their system message, and a caucus turn's prompt extends the previous turn's up to the
+speaker's persona, so a server with a prompt cache re-reads only what changed."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from harness.context import Options, options_for
+from harness.llm.fake import FakeCall
+from tests.orchestrator.helpers import DEFAULT, ScriptedModel, UniqueResponder, run_fake
+
+PERSONA_START = "\n\nYou are "  # _persona.md's first line, after the shared context
+
+
+def _user(call: FakeCall) -> str:
+    return call.messages[-1]["content"]
+
+
+def _shared_part(call: FakeCall) -> str:
+    """The system message and the user message up to the speaker's persona."""
+    user = _user(call)
+    cut = user.index(PERSONA_START)
+    return call.messages[0]["content"] + "\x00" + user[:cut]
+
+
+def test_a_delegation_has_one_system_message_and_caucus_turns_extend_each_other(tmp_path: Path) -> None:
+    result, run, model = run_fake(DEFAULT, tmp_path, ScriptedModel(UniqueResponder()))
+    assert result.status == "completed"
+    systems: dict[str, set[str]] = {}
+    caucus: dict[tuple[str, str], list[FakeCall]] = {}
+    turns = [u for u in run.utterances() if u.channel == "caucus"]
+    assert turns
+    for call in model.calls:
+        user, system = _user(call), call.messages[0]["content"]
+        member = [line for line in system.splitlines() if line.startswith("You are a member of the ")]
+        if not member:  # Control's narration
+            continue
+        delegation = member[0]
+        systems.setdefault(delegation, set()).add(system)
+        if "PRIVATE CAUCUS" in user and call.response_model is None:
+            move = user[user.index("PRIVATE CAUCUS") :].split('"')[1]
+            caucus.setdefault((delegation, move), []).append(call)
+    assert len(systems) == 3
+    assert all(len(v) == 1 for v in systems.values()), "one system message per delegation"
+    assert len({next(iter(v)) for v in systems.values()}) == 3
+    checked = 0
+    for calls in caucus.values():
+        for before, after in itertools.pairwise(calls):
+            # everything the earlier turn had before its persona is the start of the later prompt
+            assert (after.messages[0]["content"] + "\x00" + _user(after)).startswith(_shared_part(before))
+            checked += 1
+    assert checked >= 10
+
+
+def test_the_card_prompt_extends_the_last_caucus_turn(tmp_path: Path) -> None:
+    _, _, model = run_fake(DEFAULT, tmp_path, ScriptedModel(UniqueResponder()))
+    last_caucus: dict[str, FakeCall] = {}
+    seen = 0
+    for call in model.calls:
+        user = _user(call)
+        if "PRIVATE CAUCUS" not in user:
+            continue
+        system = call.messages[0]["content"]
+        if call.response_model is None:
+            last_caucus[system] = call
+        else:
+            assert (system + "\x00" + user).startswith(_shared_part(last_caucus[system]))
+            seen += 1
+    assert seen >= 3
+
+
+def test_brief_personas_keep_the_red_lines_and_drop_the_constraints(tmp_path: Path) -> None:
+    opts = options_for("embedded")
+    assert opts.persona_detail == "brief"
+    full_model = ScriptedModel(UniqueResponder())
+    run_fake(DEFAULT, tmp_path / "full", full_model, options=Options())
+    brief_model = ScriptedModel(UniqueResponder())
+    _, run, _ = run_fake(DEFAULT, tmp_path / "brief", brief_model, options=Options(persona_detail="brief"))
+    assert run.manifest.options["persona_detail"] == "brief"
+    full = _user(full_model.calls[0])
+    brief = _user(brief_model.calls[0])
+    assert "What constrains you:" in full and "What constrains you:" not in brief
+    assert "Lines you will not cross:" in brief
+    assert len(brief) < len(full)
