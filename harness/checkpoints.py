@@ -6,8 +6,9 @@ reuses every turn the transcript holds (nodes look their keys up). So a checkpoi
 ahead of the transcript, and nothing else about it needs an fsync of its own:
 
 * :class:`GroupCommitSaver` awaits :meth:`TranscriptWriter.adurable` (one fsync, in a thread, covering
-  every event the step wrote) before it commits the step's checkpoint; with ``durability="sync"``
-  LangGraph awaits that commit before the next step starts.
+  every event the step wrote) before it commits the step's checkpoint, and before it commits a finished
+  task's writes (which let a resumed step skip that task); with ``durability="sync"`` LangGraph awaits
+  the checkpoint's commit before the next step starts.
 * SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit reaches the WAL without an fsync of its
   own. A power loss can take the last checkpoints, never leave one ahead of the transcript (it was
   written after the transcript's fsync); the steps they covered are run again and reuse their turns.
@@ -39,6 +40,12 @@ class GroupCommitSaver(AsyncSqliteSaver):
         if self.writer is not None:
             await self.writer.adurable()
         return await super().aput(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(self, config: Any, writes: Any, task_id: str, task_path: str = "") -> None:
+        # a finished task's writes let a resumed step skip it: they must not outlive its turns either
+        if self.writer is not None:
+            await self.writer.adurable()
+        await super().aput_writes(config, writes, task_id, task_path)
 
 
 @asynccontextmanager
