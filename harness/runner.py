@@ -9,6 +9,7 @@ The transcript is written as events happen; LangGraph state is checkpointed per 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import subprocess
@@ -74,7 +75,9 @@ def new_run_id(scenario_id: str) -> str:
     return f"{stamp}-{scenario_id}-{secrets.token_hex(3)}"
 
 
+@functools.lru_cache(maxsize=1)
 def _git_sha() -> str | None:
+    """The commit of the code this process runs (looked up once: a batch starts many runs)."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"],
