@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
 import os
 import platform
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +110,32 @@ def write_section(name: str, body: str) -> None:
         pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     )
     RESULTS.write_text(text.rstrip() + "\n", encoding="utf-8")
+
+
+Section = tuple[str, str]  # (name in results.md, markdown)
+Bench = Callable[[Path, argparse.Namespace], Section]
+
+
+def run_selected(
+    parser: argparse.ArgumentParser, benches: Mapping[str, Bench], argv: list[str] | None, label: str
+) -> int:
+    """Parse ``argv`` (the parser has ``--only`` and ``--no-write``), run the chosen benchmarks in a
+    scratch folder in order, print each one's time and replace its section of bench/results.md."""
+    args = parser.parse_args(argv)
+    chosen = [b.strip().upper() for b in args.only.split(",") if b.strip()]
+    unknown = [b for b in chosen if b not in benches]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"harness-{label}-") as tmp:
+        for name in chosen:
+            t0 = time.perf_counter()
+            section, body = benches[name](Path(tmp), args)
+            print(f"{name} done in {time.perf_counter() - t0:.0f} s")
+            if not args.no_write:
+                write_section(section, body)
+    print(f"{label}: {', '.join(chosen)} in {time.perf_counter() - started:.0f} s; see bench/results.md")
+    return 0
 
 
 _HEADER = """# Benchmarks

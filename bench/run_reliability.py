@@ -21,7 +21,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import DEFAULT, PERSONAS, ROOT, RUBRICS, SMOKE, fake_server, machine, write_section
+from bench._common import DEFAULT, PERSONAS, ROOT, RUBRICS, SMOKE, fake_server, machine, run_selected
 from bench._common import md_table as _table
 from harness.errors import HarnessError
 from harness.runner import Models, RunRequest, resume_run, start_run
@@ -479,22 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-latency-ms", type=float, default=30.0, help="R2 per-call latency")
     parser.add_argument("--seed", type=int, default=15, help="fault draws and kill moments")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results.md alone")
-    args = parser.parse_args(argv)
     logging.getLogger("harness").setLevel(logging.ERROR)  # retry warnings are the point here, not news
-    chosen = [b.strip().upper() for b in args.only.split(",") if b.strip()]
-    unknown = [b for b in chosen if b not in BENCHES]
-    if unknown:
-        parser.error(f"unknown benchmark(s) {', '.join(unknown)}")
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="harness-reliability-") as tmp:
-        for name in chosen:
-            t0 = time.perf_counter()
-            section, body = BENCHES[name](Path(tmp), args)
-            print(f"{name} done in {time.perf_counter() - t0:.0f} s")
-            if not args.no_write:
-                write_section(section, body)
-    print(f"reliability: {', '.join(chosen)} in {time.perf_counter() - started:.0f} s; see bench/results.md")
-    return 0
+    return run_selected(parser, BENCHES, argv, "reliability")
 
 
 if __name__ == "__main__":

@@ -136,6 +136,8 @@ class RunContext:
         if response_model is None and self.sampling.max_tokens:
             max_tokens = self.sampling.max_tokens  # --max-tokens caps spoken turns; cards keep their budget
         self.emit("call_start", key=key)
+        # every turn this call could read (its prompt was rendered from them) is durable before it starts
+        await self.writer.adurable()
         async with self._limiter:
             reply = await model.acomplete(
                 messages,

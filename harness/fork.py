@@ -10,16 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
 from harness import keys
+from harness.checkpoints import CHECKPOINTS, open_checkpoints
 from harness.context import Options, ProgressHook
 from harness.errors import ConfigError
 from harness.graph import build_graph
 from harness.prompts import Prompts
 from harness.recorded import bundle_of
 from harness.runner import (
-    CHECKPOINTS,
     HumanIO,
     Models,
     RunResult,
@@ -140,7 +138,7 @@ async def _fork_state(parent: Run, at_move: str, before: list[str]) -> dict[str,
     """The parent's checkpointed state at the start of ``at_move``, or one rebuilt from its transcript."""
     db = parent.folder / CHECKPOINTS
     if db.exists():
-        async with AsyncSqliteSaver.from_conn_string(str(db)) as saver:
+        async with open_checkpoints(parent.folder) as saver:
             graph = build_graph(saver)
             config = {"configurable": {"thread_id": parent.run_id}}
             async for snap in graph.aget_state_history(config):

@@ -1,13 +1,15 @@
 """Run, resume and fork exercises around the compiled graph; one run folder per run (docs/contract.md).
 
 The transcript is written as events happen; LangGraph state is checkpointed per run in
-``checkpoints.sqlite`` (thread id = run id). An unreachable backend ends the run cleanly with
+``checkpoints.sqlite`` (thread id = run id), each step's checkpoint after the transcript is durable
+(:mod:`harness.checkpoints`). An unreachable backend ends the run cleanly with
 ``run_end`` status ``interrupted`` and the hint ``harness resume <run_id>``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import subprocess
@@ -18,11 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
 
 import harness
 from harness import keys
+from harness.checkpoints import open_checkpoints
 from harness.context import Options, ProgressHook, RunContext
 from harness.errors import ConfigError, HarnessError
 from harness.graph import build_graph
@@ -49,8 +51,6 @@ log = logging.getLogger(__name__)
 HumanIO = Callable[[dict[str, Any]], dict[str, Any]]
 """Given an interrupt payload (what the seat sees), return ``{"text": ...}`` or ``{"card": {...}}``."""
 
-CHECKPOINTS = "checkpoints.sqlite"
-
 
 class RunInterrupted(HarnessError):
     """The run stopped before the end (backend down, Ctrl-C, human left); it can be resumed."""
@@ -75,7 +75,9 @@ def new_run_id(scenario_id: str) -> str:
     return f"{stamp}-{scenario_id}-{secrets.token_hex(3)}"
 
 
+@functools.lru_cache(maxsize=1)
 def _git_sha() -> str | None:
+    """The commit of the code this process runs (looked up once: a batch starts many runs)."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -133,7 +135,7 @@ async def execute(
     status = "completed"
     failure: HarnessError | None = None
     try:
-        async with AsyncSqliteSaver.from_conn_string(str(folder / CHECKPOINTS)) as saver:
+        async with open_checkpoints(folder, ctx.writer) as saver:
             graph = build_graph(saver)
             config: dict[str, Any] = {
                 "configurable": {"thread_id": ctx.run_id},
@@ -379,7 +381,7 @@ async def resume_run(
         move_overrides(manifest),
         progress,
     )
-    async with AsyncSqliteSaver.from_conn_string(str(writer.path.parent / CHECKPOINTS)) as saver:
+    async with open_checkpoints(writer.path.parent) as saver:
         snap = await build_graph(saver).aget_state({"configurable": {"thread_id": manifest.run_id}})
     # crashed before the first checkpoint: start over (the transcript's turns are reused, not redone)
     first: Any = None if snap.values else first_state(bundle)

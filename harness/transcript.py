@@ -2,18 +2,27 @@
 
 * Every event has a deterministic ``key``; the writer skips a key already present (and returns the
   recorded event, so a re-run node can reuse it) and readers keep the first occurrence.
-* Each event is flushed and fsynced before ``write`` returns.
+* Durability (group commit; docs/contract.md, "What the writer guarantees"): ``write`` appends the line
+  and flushes it to the operating system before it returns, so the event survives the process being
+  killed; it is made durable against power loss by an ``fsync`` that covers every event written before
+  it started. :meth:`TranscriptWriter.sync` (blocking) and :meth:`TranscriptWriter.adurable` (awaitable,
+  the fsync in a thread off the event loop) return once every event written so far is fsynced; the
+  runner awaits it before each model call and before each graph step's checkpoint is committed, so
+  concurrent writers share one fsync instead of paying one per event.
 * A torn last line (a crash mid-write) is ignored by readers and truncated by the writer on open.
-* :func:`add_write_hook` registers a function called after each event is on disk: the seam the
-  kill/resume tests use to crash a process at a deterministic point (``tests/crashing.py``).
+* :func:`add_write_hook` registers a function called after each event is written and flushed (it
+  survives the process from then on): the seam the kill/resume tests use to crash a process at a
+  deterministic point (``tests/crashing.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +51,8 @@ _write_hooks: list[WriteHook] = []
 
 
 def add_write_hook(hook: WriteHook) -> Callable[[], None]:
-    """Call ``hook(event)`` after every event any writer of this process puts on disk; returns a remover."""
+    """Call ``hook(event)`` after every event any writer of this process has written and flushed (it
+    survives the process from then on; :meth:`TranscriptWriter.sync` makes it durable); returns a remover."""
     _write_hooks.append(hook)
     return lambda: _write_hooks.remove(hook)
 
@@ -110,6 +120,19 @@ def read_events(path: str | Path) -> list[EventBase]:
     return out
 
 
+_FSYNC_POOL: ThreadPoolExecutor | None = None
+_FSYNC_POOL_LOCK = threading.Lock()
+
+
+def _fsync_pool() -> ThreadPoolExecutor:
+    """Threads that only fsync (apart from the default executor, which scoring may keep busy)."""
+    global _FSYNC_POOL
+    with _FSYNC_POOL_LOCK:
+        if _FSYNC_POOL is None:
+            _FSYNC_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="transcript-fsync")
+        return _FSYNC_POOL
+
+
 class TranscriptWriter:
     """Thread-safe append-only writer. Open it on an existing file to resume."""
 
@@ -133,6 +156,12 @@ class TranscriptWriter:
                     self._order.append(ev)
         self._next_seq = max((e.seq for e in self._order), default=0) + 1
         self._fh = self.path.open("ab")
+        # durability (group commit): events written / covered by a finished fsync, counted from open
+        self._sync_lock = threading.Lock()
+        self._written = 0
+        self._synced = 0
+        self._durable_seq = self._next_seq - 1
+        self._durable_bytes = self._fh.tell()
 
     # -- queries ---------------------------------------------------------------------------------
     def __contains__(self, key: str) -> bool:
@@ -161,8 +190,8 @@ class TranscriptWriter:
             event = event.model_copy(update={"seq": self._next_seq, "t": event.t or utc_now()})
             line = event.model_dump_json(exclude_none=False) + "\n"
             self._fh.write(line.encode("utf-8"))
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+            self._fh.flush()  # in the OS from here: survives the process, not yet a power loss
+            self._written += 1
             self._next_seq += 1
             self._by_key[event.key] = event
             self._order.append(event)
@@ -170,9 +199,51 @@ class TranscriptWriter:
                 hook(event)
             return event
 
-    def close(self) -> None:
+    # -- durability (group commit) -----------------------------------------------------------------
+    @property
+    def durable_seq(self) -> int:
+        """The ``seq`` of the last event covered by a finished fsync (events before it are durable too)."""
+        return self._durable_seq
+
+    @property
+    def durable_bytes(self) -> int:
+        """The length of the file's prefix known to be on disk (what a power loss cannot take)."""
+        return self._durable_bytes
+
+    def sync(self) -> None:
+        """Return once every event written before this call is fsynced (one fsync covers them all).
+
+        Callers that arrive while another caller's fsync runs wait for it and fsync again only if it
+        started before their events were written: a group commit.
+        """
         with self._lock:
+            need = self._written
+        if self._synced >= need:
+            return
+        with self._sync_lock:
+            if self._synced >= need:
+                return  # an fsync that started after our events were written covered them
+            with self._lock:
+                if self._fh.closed:
+                    return
+                target, seq, size = self._written, self._next_seq - 1, self._fh.tell()
+                fd = self._fh.fileno()
+            os.fsync(fd)  # outside the write lock: writers go on appending meanwhile
+            self._synced, self._durable_seq, self._durable_bytes = target, seq, size
+
+    async def adurable(self) -> None:
+        """:meth:`sync` awaited without blocking the event loop (the fsync runs in a thread)."""
+        if self._synced < self._written:
+            await asyncio.get_running_loop().run_in_executor(_fsync_pool(), self.sync)
+
+    def close(self) -> None:
+        """Make every event durable, then close the file."""
+        with self._sync_lock, self._lock:
             if not self._fh.closed:
+                if self._synced < self._written:
+                    os.fsync(self._fh.fileno())
+                    self._synced, self._durable_seq = self._written, self._next_seq - 1
+                    self._durable_bytes = self._fh.tell()
                 self._fh.close()
 
     def __enter__(self) -> TranscriptWriter:

@@ -234,7 +234,7 @@ def test_invalid_event_in_the_middle_names_its_line(tmp_path: Path) -> None:
     assert info.value.line == 3
 
 
-def test_fsync_per_event(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     real = os.fsync
 
@@ -243,14 +243,87 @@ def test_fsync_per_event(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         real(fd)
 
     monkeypatch.setattr(os, "fsync", counting)
+    return calls
+
+
+def test_group_commit_one_fsync_covers_every_event_written_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _count_fsyncs(monkeypatch)
     path = tmp_path / TRANSCRIPT_NAME
     with TranscriptWriter(path) as w:
-        assert calls == []
         for i in range(5):
             w.write(make_event("inject", f"k{i}"))
-            assert len(calls) == i + 1  # synced before write() returned
+            # written and flushed (a killed process keeps it), not yet fsynced
+            assert path.read_text(encoding="utf-8").count("\n") == i + 1
+        assert calls == [] and w.durable_seq == 0 and w.durable_bytes == 0
+        w.sync()
+        assert len(calls) == 1 and w.durable_seq == 5 and w.durable_bytes == path.stat().st_size
+        w.sync()  # nothing new: no fsync
         w.write(make_event("inject", "k0"))  # a duplicate writes nothing, syncs nothing
-        assert len(calls) == 5
+        w.sync()
+        assert len(calls) == 1
+        w.write(make_event("inject", "k5"))
+        assert w.durable_seq == 5
+    assert len(calls) == 2  # close() makes the rest durable
+    with TranscriptWriter(path) as again:  # reopened: what is on the file is durable
+        assert again.durable_seq == 6 and again.durable_bytes == path.stat().st_size
+
+
+def test_concurrent_syncs_share_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Callers that arrive during an fsync wait for it, and need at most one more between them."""
+    calls: list[int] = []
+    gate = threading.Event()
+    real = os.fsync
+
+    def slow(fd: int) -> None:
+        calls.append(fd)
+        gate.wait(5)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", slow)
+    with TranscriptWriter(tmp_path / TRANSCRIPT_NAME) as w:
+        w.write(make_event("inject", "k0"))
+        first = threading.Thread(target=w.sync)
+        first.start()
+        while not calls:
+            threading.Event().wait(0.001)
+        w.write(make_event("inject", "k1"))  # written while the first fsync runs: not covered by it
+        late = [threading.Thread(target=w.sync) for _ in range(6)]
+        for t in late:
+            t.start()
+        gate.set()
+        for t in [first, *late]:
+            t.join(5)
+        assert w.durable_seq == 2
+        assert len(calls) == 2  # the first caller's fsync, then one for all six late callers
+
+
+def test_adurable_fsyncs_off_the_event_loop(tmp_path: Path) -> None:
+    import asyncio
+
+    loop_thread: list[int] = []
+    fsync_thread: list[int] = []
+    real = os.fsync
+
+    def recording(fd: int) -> None:
+        fsync_thread.append(threading.get_ident())
+        real(fd)
+
+    async def main(w: TranscriptWriter) -> None:
+        loop_thread.append(threading.get_ident())
+        w.write(make_event("inject", "k0"))
+        await asyncio.gather(w.adurable(), w.adurable())
+        assert w.durable_seq == 1
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(os, "fsync", recording)
+    try:
+        with TranscriptWriter(tmp_path / TRANSCRIPT_NAME) as w:
+            asyncio.run(main(w))
+    finally:
+        mp.undo()
+    assert fsync_thread and loop_thread[0] not in fsync_thread[:1]
 
 
 def test_writes_from_many_threads(tmp_path: Path) -> None:
@@ -462,7 +535,7 @@ def test_state_machine_model_is_not_vacuous(tmp_path: Path) -> None:
     m.teardown()
 
 
-def test_write_hooks_see_each_event_once_it_is_on_disk(tmp_path: Path) -> None:
+def test_write_hooks_see_each_event_once_it_is_in_the_file(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     seen: list[tuple[str, int]] = []
 

@@ -32,8 +32,8 @@ from harness.datapaths import codebook_path
 from harness.errors import ConfigError, DataError, HarnessError
 from harness.loaders import Bundle, load_bundle
 from harness.recorded import bundle_of, rubrics_of
-from harness.runner import RunInterrupted, RunRequest, resume_run, start_run
-from harness.schema import Rubric
+from harness.runner import RunInterrupted, RunRequest, RunResult, resume_run, start_run
+from harness.schema import Rubric, Totals
 from harness.transcript import TRANSCRIPT_NAME, Run, read_events
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,9 @@ def _check_matches(run: PlannedRun, recorded: Run) -> None:
         )
 
 
-async def _attempt(run: PlannedRun, settings: RunSettings, opened: Opened) -> str:
-    """Start or resume the run once; returns the action taken (the outcome is in its transcript).
+async def _attempt(run: PlannedRun, settings: RunSettings, opened: Opened) -> tuple[str, RunResult]:
+    """Start or resume the run once; returns the action taken and the run's result (a run that does not
+    complete raises; its outcome is in its transcript).
 
     A resumed run reads the persona, rubric and prompt folders its manifest recorded (a persona variant's
     folder among them), so it goes on exactly as it started.
@@ -108,8 +109,9 @@ async def _attempt(run: PlannedRun, settings: RunSettings, opened: Opened) -> st
     recorded = _recorded(transcript)
     if recorded is not None:
         _check_matches(run, recorded)
-        await resume_run(transcript, opened.models, out_root=settings.out_dir, options=options)
-        return "resumed"
+        return "resumed", await resume_run(
+            transcript, opened.models, out_root=settings.out_dir, options=options
+        )
     personas = run.condition.personas.personas
     request = RunRequest(
         scenario=run.condition.scenario_path,
@@ -121,8 +123,7 @@ async def _attempt(run: PlannedRun, settings: RunSettings, opened: Opened) -> st
         rubrics_dir=settings.scoring.rubrics,
     )
     bundle = _bundle(run.condition.scenario_path, personas, settings.scoring.rubrics)
-    await start_run(request, opened.models, prepared=(bundle, run.run_id, folder))
-    return "started"
+    return "started", await start_run(request, opened.models, prepared=(bundle, run.run_id, folder))
 
 
 @functools.lru_cache(maxsize=64)
@@ -139,22 +140,24 @@ def _recorded(transcript: Path) -> Run | None:
     return Run.load(transcript)
 
 
-def _fill_totals(record: RunRecord, folder: Path) -> None:
-    try:
-        recorded = Run.load(folder)
-    except HarnessError:
-        return
-    end = recorded.run_end()
-    if end is None:
-        return
-    record.status = end.status if record.status != "error" else record.status
-    t = end.totals
+def _set_totals(record: RunRecord, status: str, t: Totals) -> None:
+    record.status = status if record.status != "error" else record.status
     record.calls, record.prompt_tokens, record.completion_tokens = (
         t.calls,
         t.prompt_tokens,
         t.completion_tokens,
     )
     record.wall_s = t.wall_s
+
+
+def _fill_totals(record: RunRecord, folder: Path) -> None:
+    try:
+        recorded = Run.load(folder)
+    except HarnessError:
+        return
+    end = recorded.run_end()
+    if end is not None:
+        _set_totals(record, end.status, end.totals)
 
 
 def completed_record(run: PlannedRun, out_dir: Path) -> RunRecord | None:
@@ -194,8 +197,9 @@ async def execute_run(
         record.attempts = attempt
         record.error = ""
         record.status = "error"
+        result: RunResult | None = None
         try:
-            action = await _attempt(run, settings, opened)
+            action, result = await _attempt(run, settings, opened)
             first_action = first_action or action
             record.status = "completed"
         except (ConfigError, DataError) as exc:
@@ -209,7 +213,10 @@ async def execute_run(
         except Exception as exc:  # a bug must not take the other runs down with it
             log.exception("%s: unexpected error", run.run_id)
             record.error = f"{type(exc).__name__}: {exc}"
-        _fill_totals(record, folder)
+        if result is not None:  # its run_end, as written: no need to read the transcript back
+            _set_totals(record, result.status, result.totals)
+        else:
+            _fill_totals(record, folder)
         if record.status == "completed":
             break
         if attempt <= settings.retries:

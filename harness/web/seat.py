@@ -22,10 +22,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.cards import to_position_card
+from harness.checkpoints import CHECKPOINTS
 from harness.graph import build_graph
 from harness.human import CardInputError, card_answers, payload_view
 from harness.loaders import Bundle
-from harness.runner import CHECKPOINTS
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,58 @@
+"""LangGraph checkpoints of a run (``checkpoints.sqlite``, thread id = run id), committed after the
+transcript they describe is durable (docs/contract.md, "What the writer guarantees").
+
+The transcript is the record; a checkpoint only says which graph steps are done, and a re-run step
+reuses every turn the transcript holds (nodes look their keys up). So a checkpoint must never be on disk
+ahead of the transcript, and nothing else about it needs an fsync of its own:
+
+* :class:`GroupCommitSaver` awaits :meth:`TranscriptWriter.adurable` (one fsync, in a thread, covering
+  every event the step wrote) before it commits the step's checkpoint, and before it commits a finished
+  task's writes (which let a resumed step skip that task); with ``durability="sync"`` LangGraph awaits
+  the checkpoint's commit before the next step starts.
+* SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit reaches the WAL without an fsync of its
+  own. A power loss can take the last checkpoints, never leave one ahead of the transcript (it was
+  written after the transcript's fsync); the steps they covered are run again and reuse their turns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from harness.transcript import TranscriptWriter
+
+CHECKPOINTS = "checkpoints.sqlite"
+
+
+class GroupCommitSaver(AsyncSqliteSaver):
+    """An :class:`AsyncSqliteSaver` that makes the run's transcript durable before each checkpoint."""
+
+    def __init__(self, conn: aiosqlite.Connection, writer: TranscriptWriter | None = None) -> None:
+        super().__init__(conn)
+        self.writer = writer
+
+    async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        if self.writer is not None:
+            await self.writer.adurable()
+        return await super().aput(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(self, config: Any, writes: Any, task_id: str, task_path: str = "") -> None:
+        # a finished task's writes let a resumed step skip it: they must not outlive its turns either
+        if self.writer is not None:
+            await self.writer.adurable()
+        await super().aput_writes(config, writes, task_id, task_path)
+
+
+@asynccontextmanager
+async def open_checkpoints(
+    folder: Path, writer: TranscriptWriter | None = None
+) -> AsyncIterator[GroupCommitSaver]:
+    """The run folder's checkpointer; with ``writer``, each checkpoint waits for the transcript's fsync."""
+    async with aiosqlite.connect(str(folder / CHECKPOINTS)) as conn:
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        yield GroupCommitSaver(conn, writer)
