@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -220,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="smoke,default", help="comma-separated: smoke, default")
     parser.add_argument("--compare-cache", action="store_true", help="also run without the cache")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results.md alone")
+    parser.add_argument("--keep", type=Path, help="copy each cached run's folder (with server.log) under DIR")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     if any(s not in SCENARIOS for s in chosen):
@@ -227,6 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="harness-b6-") as tmp:
         for name in chosen:
             measured = [measure(name, PROMPT_CACHE_BYTES, Path(tmp))]
+            if args.keep:
+                kept = args.keep / f"b6-{name}"
+                shutil.copytree(Path(tmp) / f"b6-{name}-{PROMPT_CACHE_BYTES}", kept)
+                shutil.copy(Path(tmp) / f"server-{name}-{PROMPT_CACHE_BYTES}.log", kept / "server.log")
+                print(f"kept {kept}")
             if args.compare_cache:
                 measured.append(measure(name, 0, Path(tmp)))
             write(name, measured, args.no_write)
