@@ -7,6 +7,7 @@ Only what the delegation must decide is asked; delegation and move are filled in
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
@@ -32,21 +33,32 @@ NO_RED_LINE = {"", "none", "no", "n/a", "none.", "-"}
 def card_model(
     scenario: Scenario, move: Move, delegation: str, rubrics: dict[str, Rubric]
 ) -> type[BaseModel]:
-    """A pydantic model with one required field per set question and per axis."""
+    """A pydantic model with one required field per set question and per axis (built once per distinct
+    content in a process: a batch plays the same moves many times)."""
+    titles = tuple((axis, rubrics[axis].title if axis in rubrics else axis) for axis in scenario.axes)
+    others = tuple(d.id for d in scenario.delegations if d.id != delegation)
+    return _card_model(move.id, tuple(move.set_questions), titles, others, delegation)
+
+
+@lru_cache(maxsize=256)
+def _card_model(
+    move_id: str,
+    questions: tuple[str, ...],
+    titles: tuple[tuple[str, str], ...],
+    others: tuple[str, ...],
+    delegation: str,
+) -> type[BaseModel]:
     fields: dict[str, Any] = {}
-    for i, question in enumerate(move.set_questions, start=1):
+    for i, question in enumerate(questions, start=1):
         fields[f"answer_{i}"] = (ANSWER, Field(description=question))
-    for axis in scenario.axes:
-        rubric = rubrics.get(axis)
-        title = rubric.title if rubric else axis
+    for axis, title in titles:
         fields[f"{axis}_level"] = (LevelChoice, Field(description=f"stance on {title}, 0-4"))
         fields[f"{axis}_rationale"] = (RATIONALE, Field(description="one sentence"))
-    others = [d.id for d in scenario.delegations if d.id != delegation]
     if others:
-        fields["request_to"] = (Literal[tuple(others)], Field(description="delegation id"))
+        fields["request_to"] = (Literal[others], Field(description="delegation id"))
         fields["request"] = (REQUEST, Field(description="what you ask of them"))
     fields["red_lines_invoked"] = (RED_LINE, Field(description="a red line at stake, or none"))
-    safe = "".join(ch if ch.isalnum() else "_" for ch in f"card_{move.id}_{delegation}")
+    safe = "".join(ch if ch.isalnum() else "_" for ch in f"card_{move_id}_{delegation}")
     model: type[BaseModel] = create_model(safe, __config__=ConfigDict(extra="ignore"), **fields)
     return model
 

@@ -20,6 +20,20 @@ from harness.errors import TemplateError
 from harness.resources import bundled
 
 
+@lru_cache(maxsize=32)
+def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
+    """One environment per search path in a process, so that a template is compiled once, not once per
+    run (jinja2 still reloads a template whose file changed)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(list(folders)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
 class Prompts:
     def __init__(self, folders: str | Path | Sequence[str | Path] | None = None) -> None:
         if folders is None:
@@ -30,14 +44,7 @@ class Prompts:
         for folder in self.folders:
             if not folder.is_dir():
                 raise TemplateError(f"{folder}: prompt folder not found")
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(f) for f in self.folders]),
-            undefined=jinja2.StrictUndefined,
-            autoescape=False,
-            keep_trailing_newline=False,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.env = _environment(tuple(str(f) for f in self.folders))
 
     @property
     def folder(self) -> Path:

@@ -20,6 +20,7 @@ import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Generator
+from functools import lru_cache
 from typing import Any, Self
 
 import openai
@@ -94,8 +95,10 @@ def schema_name(model: type[BaseModel]) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", model.__name__)[:64] or "reply"
 
 
+@lru_cache(maxsize=256)
 def response_format(dialect: Dialect, model: type[BaseModel]) -> dict[str, Any]:
-    """The ``response_format`` request field for ``model`` in ``dialect`` (see :data:`Dialect`)."""
+    """The ``response_format`` request field for ``model`` in ``dialect`` (see :data:`Dialect`); computed
+    once per model class and shared by every request: callers must not modify it."""
     schema = model.model_json_schema()
     if dialect == "json_object_schema":
         return {"type": "json_object", "schema": schema}
