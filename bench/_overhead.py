@@ -1,12 +1,18 @@
-"""Whole-process measurements for B2 and the start-up section: ``harness`` as a user runs it, in its own
-process, timed from outside (Linux: the child's CPU is read from ``/proc/PID/stat`` and ``wait4``).
+"""Whole-process measurements for B2 and the start-up section (issue 14): ``harness`` as a user runs it,
+in its own process, timed from outside (Linux: the child's CPU is read from ``/proc/PID/stat`` at the
+fake server's first request, and from ``wait4`` at exit).
 
     .venv/bin/python -m bench._overhead          # prints one measurement of each (no results.md)
+
+Each figure is shown beside the previous one (read back from bench/results.md before its section is
+rewritten; the first time, the figure issue 14 measured) and the target.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench._common import DEFAULT, ROOT
+from bench._common import DEFAULT, RESULTS, ROOT
 from harness.testserver import FakeOpenAIServer
 
 HARNESS = [sys.executable, "-m", "harness"]
@@ -119,6 +125,60 @@ def run_once(scenario: Path = DEFAULT, latency_ms: float = 0.0) -> WholeRun:
             cpu_total_s=cpu,
             wall_s=wall,
         )
+
+
+def help_runs(n: int) -> list[Timed]:
+    help_once()  # warm the file cache
+    return [help_once() for _ in range(n)]
+
+
+def whole_runs(n: int) -> list[WholeRun]:
+    return [run_once() for _ in range(n)]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def load_note(before: float, after: float) -> str:
+    return (
+        f"Load average {before:.1f} before and {after:.1f} after, on {os.cpu_count()} cores (other "
+        "processes share this machine: wall figures suffer more from that than CPU figures)."
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Previous figures
+# ------------------------------------------------------------------------------------------------
+
+
+def previous_figures(section: str) -> dict[str, str]:
+    """``row label -> value`` of the tables in ``section`` of bench/results.md as last written."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    match = re.search(rf"<!-- bench:{section} -->(.*?)<!-- /bench:{section} -->", text, re.DOTALL)
+    out: dict[str, str] = {}
+    for line in (match.group(1) if match else "").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 2 and not set(cells[1]) <= {"-"}:
+            out[cells[0]] = cells[1].replace("*", "")
+    return out
+
+
+def figure_row(
+    label: str, value: float, unit_digits: int, target: str, previous: dict[str, str], seed: str
+) -> list[object]:
+    """``[label, **value**, previous, value ÷ previous, target]``; ``seed`` stands in for a previous
+    figure that results.md does not have yet."""
+    shown = f"{value:.{unit_digits}f}"
+    before = previous.get(label, seed)
+    try:
+        ratio = f"{value / float(before):.2f}×"
+    except (ValueError, ZeroDivisionError):
+        ratio = "—"
+    return [label, f"**{shown}**", before, ratio, target]
+
+
+FIGURE_HEADER = ["figure", "now", "previous", "now ÷ previous", "target"]
 
 
 if __name__ == "__main__":
