@@ -127,6 +127,25 @@ def run_once(scenario: Path = DEFAULT, latency_ms: float = 0.0) -> WholeRun:
         )
 
 
+REFERENCE = "import langgraph.graph, openai"
+"""A fixed workload outside the harness's code: the machine's speed now, to read figures across runs."""
+
+
+def reference_cpu(n: int = 3) -> float:
+    """Median CPU seconds of a fresh interpreter up to the end of :data:`REFERENCE` (its exit excluded,
+    as in the figure it is compared with)."""
+    code = f"{REFERENCE}; import time; print(time.process_time())"
+    cpus = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+            ).stdout
+        )
+        for _ in range(n)
+    ]
+    return statistics.median(cpus)
+
+
 def help_runs(n: int) -> list[Timed]:
     help_once()  # warm the file cache
     return [help_once() for _ in range(n)]

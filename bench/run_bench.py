@@ -264,6 +264,8 @@ def startup(repeats: int = 5) -> Section:
     previous = _overhead.previous_figures("STARTUP")
     helps = _overhead.help_runs(repeats)
     runs = _overhead.whole_runs(max(3, repeats // 2))
+    reference = _overhead.reference_cpu()
+    at_first = _overhead.median([r.cpu_at_first_s for r in runs])
     rows = [
         _overhead.figure_row(
             "`harness --help`: wall s (median)",
@@ -290,12 +292,23 @@ def startup(repeats: int = 5) -> Section:
             "1.3",
         ),
         _overhead.figure_row(
-            "`harness run`: CPU s at the first model call (median)",
-            _overhead.median([r.cpu_at_first_s for r in runs]),
+            "`harness run`: CPU s at the first model call (median)", at_first, 2, "", previous, "1.3"
+        ),
+        _overhead.figure_row(
+            f"reference: CPU s of `python -c '{_overhead.REFERENCE}'` (median of 3)",
+            reference,
             2,
             "",
             previous,
-            "1.3",
+            "—",
+        ),
+        _overhead.figure_row(
+            "`harness run`: CPU at the first model call ÷ reference",
+            at_first / reference,
+            2,
+            "",
+            previous,
+            "—",
         ),
     ]
     print(f"start-up: help {rows[0][1]} s, first call {rows[2][1]} s")
@@ -306,7 +319,9 @@ def startup(repeats: int = 5) -> Section:
         f"{len(helps)} and {len(runs)} runs after one warm-up of `--help`. CPU from `wait4` (help) and "
         "`/proc/PID/stat` at the first request (run, 10 ms resolution). The command modules import what "
         "a command needs inside it, so `--help` loads typer and rich only; `harness run` still imports "
-        "LangGraph and the OpenAI SDK before its first call.\n\n"
+        "LangGraph and the OpenAI SDK before its first call. The reference is a fixed workload outside "
+        "the harness's code (importing those two libraries): it shows the machine's speed at the time, so "
+        "figures from runs on other machines or loads compare through it.\n\n"
         + _table(_overhead.FIGURE_HEADER, rows)
         + "\n\n*Previous*: the figure this table held before this run (the first time: issue 14's, where "
         "1.3 s was the CPU start-up of `harness run` and the wall time of `--help`). "
