@@ -176,6 +176,11 @@ class TranscriptWriter:
         with self._lock:
             return list(self._order)
 
+    def events_from(self, start: int) -> list[EventBase]:
+        """The events after the first ``start`` (incremental readers: :mod:`harness.eventindex`)."""
+        with self._lock:
+            return self._order[start:]
+
     @property
     def next_seq(self) -> int:
         return self._next_seq

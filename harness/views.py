@@ -15,9 +15,9 @@ from typing import Any
 from harness import keys
 from harness.cards import card_summary
 from harness.context import PersonaDetail, RunContext, approx_tokens
+from harness.eventindex import index_of
 from harness.llm.base import Message
 from harness.schema import (
-    AdjudicationEvent,
     Move,
     Persona,
     PositionCard,
@@ -95,24 +95,17 @@ def delegation_name(ctx: RunContext, delegation_id: str) -> str:
 
 def caucus_lines(ctx: RunContext, move: str, delegation: str) -> list[str]:
     out = []
-    for e in ctx.writer.events():
-        if (
-            isinstance(e, UtteranceEvent)
-            and e.channel == "caucus"
-            and e.move == move
-            and e.delegation == delegation
-        ):
-            out.append(f"{speaker_label(ctx, e.speaker)}: {_clip(e.text, LINE_CHARS)}")
+    for e in index_of(ctx.writer).caucus(move, delegation):
+        out.append(f"{speaker_label(ctx, e.speaker)}: {_clip(e.text, LINE_CHARS)}")
     return out
 
 
 def plenary_lines(ctx: RunContext, move: str) -> list[str]:
     """The latest plenary exchanges: this move's, else the end of the previous move's plenary."""
     lines: list[tuple[str, str]] = []
-    for e in ctx.writer.events():
-        if isinstance(e, UtteranceEvent) and e.channel == "plenary" and e.phase != "hotwash":
-            who = delegation_name(ctx, e.delegation) if e.delegation else "Control"
-            lines.append((e.move, f"{who} ({e.phase}): {_clip(e.text, LINE_CHARS)}"))
+    for e in index_of(ctx.writer).plenary():
+        who = delegation_name(ctx, e.delegation) if e.delegation else "Control"
+        lines.append((e.move, f"{who} ({e.phase}): {_clip(e.text, LINE_CHARS)}"))
     current = [text for m, text in lines if m == move]
     if current:
         return current[-PLENARY_KEEP:]
@@ -133,8 +126,8 @@ def own_card(ctx: RunContext, move: str, delegation: str) -> PositionCard | None
 def history_lines(ctx: RunContext, delegation: str | None, before_move: str | None) -> list[str]:
     """One compact line per earlier move: what Control said happened, and this delegation's stance."""
     out = []
-    for e in ctx.writer.events():
-        if not isinstance(e, AdjudicationEvent) or e.move == before_move:
+    for e in index_of(ctx.writer).adjudications():
+        if e.move == before_move:
             continue
         title = ctx.move(e.move).title if e.move in {m.id for m in ctx.scenario.moves} else e.move
         line = f'Move "{title}": {_clip(e.text, HISTORY_CHARS)}'

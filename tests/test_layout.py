@@ -86,3 +86,24 @@ def test_a_command_module_that_fails_to_import_is_loud(monkeypatch: pytest.Monke
     monkeypatch.setattr(cli.app, "registered_commands", list(cli.app.registered_commands))
     with pytest.raises(ModuleNotFoundError, match="no_such_cmds"):
         cli.main(["--help"])
+
+
+CLI_LIBRARIES = {"typer", "click", "rich", "shellingham", "annotated_doc"}
+CLI_MODULES = ("harness.cli", "harness.errors", "harness.llm.profiles", "evals.scorers")
+
+
+def test_registering_the_commands_imports_only_the_cli_s_own_libraries() -> None:
+    """``harness --help`` and the parsing before any command stay fast: the command modules import what
+    their commands need inside the commands (docs/style.md), so registering them loads typer and rich."""
+    code = (
+        "import sys\n"
+        "from harness.cli import _register_all\n"
+        "_register_all()\n"
+        "print(sorted(m for m in sys.modules if not m.startswith('_')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    loaded = ast.literal_eval(out.stdout.strip())
+    third = {m.split(".")[0] for m in loaded} - set(sys.stdlib_module_names) - {"harness", "evals"}
+    assert third <= CLI_LIBRARIES, sorted(third - CLI_LIBRARIES)
+    ours = [m for m in loaded if m.startswith(("harness.", "evals.")) and m != "harness.llm"]
+    assert all(m.startswith(CLI_MODULES) for m in ours), [m for m in ours if not m.startswith(CLI_MODULES)]

@@ -7,6 +7,7 @@ configuration), never a traceback.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -97,4 +98,8 @@ def run() -> None:
     """The console entry point (``harness``, ``python -m harness``)."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
-    sys.exit(main())
+    code = main()
+    # What is alive now lives until exit: frozen, the interpreter's last collections skip it instead of
+    # traversing every object the imports made (a third of a second with LangGraph and the OpenAI SDK).
+    gc.freeze()
+    sys.exit(code)

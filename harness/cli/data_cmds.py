@@ -10,8 +10,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from harness.errors import DataError
-from harness.loaders import json_schemas
-from harness.validate import file_models, validate_paths
 
 console = Console()
 err_console = Console(stderr=True)
@@ -24,6 +22,8 @@ def validate(
     ],
 ) -> None:
     """Validate scenario, persona, rubric, experiment and codebook files and their cross-references."""
+    from harness.validate import validate_paths
+
     report = validate_paths(paths)
     for err in report.errors:
         err_console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
@@ -40,6 +40,9 @@ def schemas(
     ),
 ) -> None:
     """Write the JSON Schemas that the YAML files' `$schema` headers point at."""
+    from harness.loaders import json_schemas
+    from harness.validate import file_models
+
     out.mkdir(parents=True, exist_ok=True)
     for kind, text in json_schemas(file_models()).items():
         (out / f"{kind}.schema.json").write_text(text, encoding="utf-8")

@@ -15,11 +15,11 @@ from rich.table import Table
 
 from evals.scorers import DEFAULT_SCORER
 from harness.errors import ConfigError, DataError
-from harness.llm.base import ChatModel
 
 if TYPE_CHECKING:
     from evals.scorers.base import Scorer
     from evals.scorers.panel import PanelAgreement
+    from harness.llm.base import ChatModel
 
 console = Console()
 err_console = Console(stderr=True)

@@ -5,18 +5,18 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
 from harness.errors import HarnessError
-from harness.llm.base import InvalidReply, Reply
-from harness.llm.client import build_chat_model
-from harness.llm.config import BackendConfig, resolve_backend
 from harness.llm.profiles import PROFILES
+
+if TYPE_CHECKING:
+    from harness.llm.base import Reply
+    from harness.llm.config import BackendConfig
 
 console = Console()
 
@@ -33,17 +33,14 @@ DOCTOR_PLAIN = "Reply with one short sentence saying that you are ready."
 DOCTOR_STRUCTURED = "Report your status as a JSON object: status is ready, and give a one-word note."
 
 
-class DoctorStatus(BaseModel):
-    status: Literal["ready", "not_ready"]
-    note: str
-
-
 class DoctorFailed(HarnessError):
     """Structured output did not hold on the active backend."""
 
 
 def backends_command() -> None:
     """List the backend profiles and the active one (given the environment and harness.toml)."""
+    from harness.llm.config import resolve_backend
+
     active: BackendConfig | None = None
     problem = ""
     try:
@@ -101,6 +98,16 @@ def doctor_command(
     ] = None,
 ) -> None:
     """Make one tiny plain call and one structured call on the active backend and report."""
+    from pydantic import BaseModel
+
+    from harness.llm.base import InvalidReply
+    from harness.llm.client import build_chat_model
+    from harness.llm.config import resolve_backend
+
+    class DoctorStatus(BaseModel):  # here, not at module level: pydantic stays out of `harness --help`
+        status: Literal["ready", "not_ready"]
+        note: str
+
     config = resolve_backend(backend, base_url, model)
     if config.profile == "embedded" and log_file is None:
         log_file = Path(tempfile.gettempdir()) / "harness-doctor-server.log"

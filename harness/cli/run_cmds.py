@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from harness.cli.show import print_run
-from harness.cli.terminal import ProgressDisplay, TerminalSeat
-from harness.context import Options, options_for
 from harness.errors import ConfigError
-from harness.fork import fork_run
-from harness.opening import recorded_backend
-from harness.resources import find_scenario
-from harness.runner import (
-    Models,
-    RunRequest,
-    RunResult,
-    new_run_id,
-    prepare_run,
-    resume_run,
-    start_run,
-)
-from harness.schema import Sampling
-from harness.transcript import Run
+
+if TYPE_CHECKING:
+    from harness.context import Options
+    from harness.opening import Models
+    from harness.runner import RunResult
 
 console = Console()
 err_console = Console(stderr=True)
@@ -82,12 +69,18 @@ def open_models(
 def _options(
     max_concurrency: int, prompt_cap: int | None, model_cap: int | None, narrate: bool, profile: str
 ) -> Options:
+    from harness.context import options_for
+
     return options_for(
         profile, max_concurrency=max_concurrency, prompt_cap=prompt_cap, model_cap=model_cap, narrate=narrate
     )
 
 
 def _drive(coro_factory: Any, quiet: bool, human: bool) -> RunResult:
+    import asyncio
+
+    from harness.cli.terminal import ProgressDisplay, TerminalSeat
+
     display = ProgressDisplay(err_console, enabled=not quiet)
     seat = TerminalSeat(console, display) if human else None
     with display:
@@ -138,6 +131,10 @@ def run(
     quiet: QuietOpt = False,
 ) -> None:
     """Run a scenario: parallel breakouts, plenary, adjudication, hot-wash; writes the transcript."""
+    from harness.resources import find_scenario
+    from harness.runner import RunRequest, prepare_run, start_run
+    from harness.schema import Sampling
+
     req = RunRequest(
         scenario=find_scenario(scenario),
         out_root=out,
@@ -175,6 +172,10 @@ def resume(
     quiet: QuietOpt = False,
 ) -> None:
     """Continue a run that was killed, lost its backend or waits for a human seat."""
+    from harness.opening import recorded_backend
+    from harness.runner import resume_run
+    from harness.transcript import Run
+
     recorded = Run.load(run_ref, out)
     mf = dict(recorded.manifest.model_for)
     b, u, m = recorded_backend(recorded.manifest.backend, backend, base_url, model)
@@ -208,6 +209,11 @@ def fork(
     quiet: QuietOpt = False,
 ) -> None:
     """Start a counterfactual branch of a run at a move, as a new run that records its parent."""
+    from harness.fork import fork_run
+    from harness.opening import recorded_backend
+    from harness.runner import new_run_id
+    from harness.transcript import Run
+
     parent = Run.load(run_ref, out)
     mf = dict(parent.manifest.model_for)
     run_id = run_id or new_run_id(parent.manifest.scenario.id)
@@ -242,6 +248,9 @@ def show(
     channel: Annotated[str | None, typer.Option("--channel", help="caucus or plenary.")] = None,
 ) -> None:
     """Pretty-print a run by move, channel and speaker."""
+    from harness.cli.show import print_run
+    from harness.transcript import Run
+
     print_run(console, Run.load(run_ref, out), move=move, delegation=delegation, channel=channel)
 
 

@@ -1,48 +1,9 @@
-"""The model layer: one ChatModel interface over OpenAI-compatible backends."""
+"""The model layer: one ChatModel interface over OpenAI-compatible backends.
 
-from __future__ import annotations
-
-from harness.llm.base import (
-    BackendRequestError,
-    BackendUnavailable,
-    CallUsage,
-    ChatModel,
-    InvalidReply,
-    LLMError,
-    Message,
-    Reply,
-    RunUsage,
-)
-from harness.llm.cache import CachedReply, ResponseCache
-from harness.llm.client import OpenAIChatModel, build_chat_model
-from harness.llm.config import BackendConfig, resolve_backend
-from harness.llm.embedded import EmbeddedServer
-from harness.llm.fake import ScriptedModel
-from harness.llm.profiles import DUMMY_KEY, PROFILES, BackendProfile, Dialect, get_profile
-from harness.llm.retry import RetryPolicy
-
-__all__ = [
-    "DUMMY_KEY",
-    "PROFILES",
-    "BackendConfig",
-    "BackendProfile",
-    "BackendRequestError",
-    "BackendUnavailable",
-    "CachedReply",
-    "CallUsage",
-    "ChatModel",
-    "Dialect",
-    "EmbeddedServer",
-    "InvalidReply",
-    "LLMError",
-    "Message",
-    "OpenAIChatModel",
-    "Reply",
-    "ResponseCache",
-    "RetryPolicy",
-    "RunUsage",
-    "ScriptedModel",
-    "build_chat_model",
-    "get_profile",
-    "resolve_backend",
-]
+Import from the modules themselves: :mod:`~harness.llm.base` (the interface, replies, errors),
+:mod:`~harness.llm.client` (``OpenAIChatModel``, ``build_chat_model``), :mod:`~harness.llm.config`
+(``BackendConfig``, ``resolve_backend``), :mod:`~harness.llm.profiles`, :mod:`~harness.llm.cache`,
+:mod:`~harness.llm.retry`, :mod:`~harness.llm.embedded` and :mod:`~harness.llm.fake` (``ScriptedModel``).
+This package imports none of them, so that a light part (the interface, the configuration) does not
+import the OpenAI SDK with the client (start-up time: docs/style.md).
+"""

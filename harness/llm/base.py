@@ -8,16 +8,17 @@ token usage, latency and which backend/model answered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:  # not imported at run time: the CLI imports this module before parsing its arguments
+    from pydantic import BaseModel
 
 Message = dict[str, str]
 """``{"role": "system" | "user" | "assistant", "content": "..."}``."""
 
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T", bound="BaseModel")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Generator
+from functools import lru_cache
 from typing import Any, Self
 
 import openai
@@ -39,6 +40,15 @@ Answer = tuple[str, str, CallUsage]
 """(text, model that answered, usage) of one HTTP call."""
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+CHAT_PATH = "/chat/completions"
+"""Posted through the SDK's low-level ``post`` with the body as built here and the answer as bytes: the
+SDK's typed ``chat.completions.create`` re-walks every request against its TypedDicts and builds a
+pydantic object per answer, most of the harness's CPU per call (issue 14)."""
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 # --------------------------------------------------------------------------- structured output
@@ -85,8 +95,10 @@ def schema_name(model: type[BaseModel]) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", model.__name__)[:64] or "reply"
 
 
+@lru_cache(maxsize=256)
 def response_format(dialect: Dialect, model: type[BaseModel]) -> dict[str, Any]:
-    """The ``response_format`` request field for ``model`` in ``dialect`` (see :data:`Dialect`)."""
+    """The ``response_format`` request field for ``model`` in ``dialect`` (see :data:`Dialect`); computed
+    once per model class and shared by every request: callers must not modify it."""
     schema = model.model_json_schema()
     if dialect == "json_object_schema":
         return {"type": "json_object", "schema": schema}
@@ -237,15 +249,19 @@ class OpenAIChatModel:
             req["response_format"] = response_format(self.config.dialect, response_model)
         return req
 
-    def _answer(self, response: Any, started: float) -> Answer:
+    def _answer(self, body: bytes, started: float) -> Answer:
+        """Text, model and usage from a chat.completion body, read leniently: a field that is missing
+        or of another type reads as empty (an unreadable body raised inside the retried attempt)."""
         latency_ms = (time.perf_counter() - started) * 1000.0
-        choices = getattr(response, "choices", None) or []
-        text = (choices[0].message.content or "") if choices else ""
-        model = getattr(response, "model", None) or self.model
-        used = getattr(response, "usage", None)
+        data = _as_dict(json.loads(body))
+        choices = data.get("choices")
+        first = _as_dict(choices[0]) if isinstance(choices, list) and choices else {}
+        text = _as_dict(first.get("message")).get("content") or ""
+        model = data.get("model") or self.model
+        used = _as_dict(data.get("usage"))
         usage = CallUsage(
-            prompt_tokens=int(getattr(used, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(used, "completion_tokens", 0) or 0),
+            prompt_tokens=int(used.get("prompt_tokens") or 0),
+            completion_tokens=int(used.get("completion_tokens") or 0),
             latency_ms=latency_ms,
             model=model,
         )
@@ -257,21 +273,21 @@ class OpenAIChatModel:
         client = self._sync_client()
         started = [0.0]
 
-        def attempt() -> Any:
+        def attempt() -> Answer:
             started[0] = time.perf_counter()
-            return client.chat.completions.create(**req)
+            return self._answer(client.post(CHAT_PATH, body=req, cast_to=bytes), started[0])
 
-        return self._answer(self._runner.call(attempt), started[0])
+        return self._runner.call(attempt)
 
     async def _acall(self, req: dict[str, Any]) -> Answer:
         client = self._async_client()
         started = [0.0]
 
-        async def attempt() -> Any:
+        async def attempt() -> Answer:
             started[0] = time.perf_counter()
-            return await client.chat.completions.create(**req)
+            return self._answer(await client.post(CHAT_PATH, body=req, cast_to=bytes), started[0])
 
-        return self._answer(await self._runner.acall(attempt), started[0])
+        return await self._runner.acall(attempt)
 
     # -- the conversation: cache, structured output, re-asks -----------------------------------
 

@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 
 from harness.cli import llm_cmds
 from harness.errors import ConfigError
-from harness.llm import ChatModel, OpenAIChatModel, ScriptedModel, build_chat_model
-from harness.llm.client import response_format, strict_schema
+from harness.llm.base import ChatModel
+from harness.llm.client import OpenAIChatModel, build_chat_model, response_format, strict_schema
+from harness.llm.fake import ScriptedModel
 from harness.testserver import FakeOpenAIServer, _strict_problem, check_fault
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Describe the weather."}]
