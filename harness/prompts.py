@@ -37,20 +37,6 @@ def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     )
 
 
-@lru_cache(maxsize=32)
-def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
-    """One environment per search path in a process, so that a template is compiled once, not once per
-    run (jinja2 still reloads a template whose file changed)."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(list(folders)),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 class Prompts:
     def __init__(self, folders: str | Path | Sequence[str | Path] | None = None) -> None:
         if folders is None:
