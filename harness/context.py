@@ -41,8 +41,9 @@ class Options:
     persona_detail: PersonaDetail = "full"  # how much of a persona a prompt carries (views.persona_view)
 
 
-EMBEDDED_TURN_TOKENS = 96
+EMBEDDED_TURN_TOKENS = 64
 EMBEDDED_PROMPT_CAP = 5200
+EMBEDDED_SENTENCES = "one or two"
 PersonaDetail = Literal["full", "brief"]
 
 
@@ -68,6 +69,7 @@ def options_for(
         opts.max_concurrency = 1
         opts.turn_tokens = EMBEDDED_TURN_TOKENS
         opts.persona_detail = "brief"
+        opts.sentences = EMBEDDED_SENTENCES
         model_cap = min(model_cap or EMBEDDED_PROMPT_CAP, EMBEDDED_PROMPT_CAP)
     if prompt_cap is not None:
         opts.prompt_cap = prompt_cap

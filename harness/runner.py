@@ -275,6 +275,7 @@ def manifest_for(
             "turn_tokens": options.turn_tokens,
             "card_tokens": options.card_tokens,
             "persona_detail": options.persona_detail,
+            "sentences": options.sentences,
         },
     )
 
@@ -337,6 +338,7 @@ def options_from(manifest: ManifestEvent, base: Options) -> Options:
         narrate=bool(o.get("narrate", base.narrate)),
         # runs recorded before the option existed carried the whole persona
         persona_detail="brief" if o.get("persona_detail") == "brief" else "full",
+        sentences=str(o.get("sentences", Options().sentences)),
     )
 
 

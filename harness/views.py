@@ -46,8 +46,8 @@ def _first_sentence(text: str) -> str:
     return _sentences(text, 1)
 
 
-BRIEF_SENTENCES = 2  # of a persona's background, in a brief persona
-BRIEF_INTERESTS = 3
+BRIEF_SENTENCES = 1  # of a persona's background, in a brief persona
+BRIEF_INTERESTS = 2
 
 
 def _sentences(text: str, n: int) -> str:
@@ -63,7 +63,7 @@ def persona_view(persona: Persona, detail: PersonaDetail = "full") -> dict[str, 
     """What a prompt may know of a persona: everything but ``stance_priors`` (analysis only).
 
     ``detail="brief"`` (tight prompt budgets, e.g. the embedded model) keeps the name, title, the
-    first sentences of the background, the first interests, every red line and the voice's first
+    first sentence of the background, the first two interests, every red line and the voice's first
     sentence, and drops the constraints.
     """
     data = persona.model_dump(exclude={"stance_priors", "sources"})

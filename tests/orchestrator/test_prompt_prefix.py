@@ -4,12 +4,18 @@ speaker's persona, so a server with a prompt cache re-reads only what changed.""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from pathlib import Path
 
+import pytest
+
 from harness.context import Options, options_for
-from harness.llm.fake import FakeCall
-from tests.orchestrator.helpers import DEFAULT, ScriptedModel, UniqueResponder, run_fake
+from harness.llm.base import BackendUnavailable
+from harness.llm.fake import FakeCall, default_responder
+from harness.runner import RunInterrupted, resume_run
+from harness.transcript import Run
+from tests.orchestrator.helpers import DEFAULT, ScriptedModel, UniqueResponder, models, run_fake
 
 PERSONA_START = "\n\nYou are "  # _persona.md's first line, after the shared context
 
@@ -84,3 +90,26 @@ def test_brief_personas_keep_the_red_lines_and_drop_the_constraints(tmp_path: Pa
     assert "What constrains you:" in full and "What constrains you:" not in brief
     assert "Lines you will not cross:" in brief
     assert len(brief) < len(full)
+
+
+def test_resume_keeps_the_recorded_persona_detail_and_sentences(tmp_path: Path) -> None:
+    calls = {"n": 0}
+
+    def dies_after_five(call: FakeCall) -> object:
+        calls["n"] += 1
+        if calls["n"] > 5:
+            raise BackendUnavailable("the backend went away")
+        return default_responder(call)
+
+    tight = Options(persona_detail="brief", sentences="one or two")
+    with pytest.raises(RunInterrupted):
+        run_fake(DEFAULT, tmp_path, ScriptedModel(dies_after_five), options=tight, run_id="r1")
+    manifest = Run.load(tmp_path / "r1").manifest
+    assert manifest.options["persona_detail"] == "brief" and manifest.options["sentences"] == "one or two"
+    # resumed by an invocation whose own defaults differ: the run's recorded options win
+    second = ScriptedModel()
+    result = asyncio.run(resume_run(tmp_path / "r1", models(second), out_root=tmp_path, options=Options()))
+    assert result.status == "completed"
+    spoken = [c for c in second.calls if c.response_model is None]
+    assert spoken and all("in one or two sentences" in _user(c) for c in spoken)
+    assert not any("What constrains you:" in _user(c) for c in second.calls)
