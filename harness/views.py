@@ -280,6 +280,7 @@ def question_messages(
     head = ctx.scenario.delegation(delegation).head
     variables = base_variables(ctx, move, delegation) | {
         **seat_variables(ctx, delegation, head),
+        "card": card_text(ctx, move, delegation),
         "target": delegation_name(ctx, target),
         "target_report": _clip(target_report, LINE_CHARS),
         "round": rnd,
