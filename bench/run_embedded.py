@@ -209,7 +209,8 @@ def write(name: str, measured: list[dict[str, Any]], dry: bool) -> None:
     )
     if before.get("sent"):
         body += (
-            f"\n\nBefore (the committed sample of 2026-11-25, whole personas in the system prompt, a "
+            "\n\nBefore (the sample run committed on 2026-11-25, since replaced by this one; whole personas "
+            "in the system prompt, a "
             f"3,600-token cap, no cache): {before['sent']:,} prompt tokens sent, {before['processed']:,} "
             f"processed ({before['processed'] / before['sent']:.2f}), {before['wall']:,} s."
         )
