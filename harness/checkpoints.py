@@ -53,6 +53,7 @@ async def open_checkpoints(
     folder: Path, writer: TranscriptWriter | None = None
 ) -> AsyncIterator[GroupCommitSaver]:
     """The run folder's checkpointer; with ``writer``, each checkpoint waits for the transcript's fsync."""
-    async with aiosqlite.connect(str(folder / CHECKPOINTS)) as conn:
+    # a generous busy timeout: a connection still closing (a killed step, the web room reading) is waited for
+    async with aiosqlite.connect(str(folder / CHECKPOINTS), timeout=30.0) as conn:
         await conn.execute("PRAGMA synchronous=NORMAL")
         yield GroupCommitSaver(conn, writer)

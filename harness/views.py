@@ -100,16 +100,40 @@ def caucus_lines(ctx: RunContext, move: str, delegation: str) -> list[str]:
     return out
 
 
+PHASE_RANK = {"report": 0, "question": 1, "answer": 2}
+
+
 def plenary_lines(ctx: RunContext, move: str) -> list[str]:
-    """The latest plenary exchanges: this move's, else the end of the previous move's plenary."""
-    lines: list[tuple[str, str]] = []
+    """The latest plenary exchanges: this move's, else the end of the previous move's plenary.
+
+    Quoted in exercise order (round, then reports, questions, answers, then the scenario's delegation
+    order), not in the order the replies arrived: turns of one step run in parallel, and a prompt must
+    not depend on which reply came back first (seeded runs replay alike at any concurrency).
+    """
+    seat = {d.id: i for i, d in enumerate(ctx.scenario.delegations)}
+    by_move: dict[str, list[UtteranceEvent]] = {}
     for e in index_of(ctx.writer).plenary():
-        who = delegation_name(ctx, e.delegation) if e.delegation else "Control"
-        lines.append((e.move, f"{who} ({e.phase}): {_clip(e.text, LINE_CHARS)}"))
-    current = [text for m, text in lines if m == move]
-    if current:
-        return current[-PLENARY_KEEP:]
-    return [text for _, text in lines][-PLENARY_KEEP // 2 :]
+        by_move.setdefault(e.move, []).append(e)
+
+    def lines(events: list[UtteranceEvent]) -> list[str]:
+        ordered = sorted(
+            events,
+            key=lambda e: (
+                e.round,
+                PHASE_RANK.get(e.phase, len(PHASE_RANK)),
+                seat.get(e.delegation or "", -1),
+            ),
+        )
+        return [
+            f"{delegation_name(ctx, e.delegation) if e.delegation else 'Control'} ({e.phase}): "
+            f"{_clip(e.text, LINE_CHARS)}"
+            for e in ordered
+        ]
+
+    if move in by_move:
+        return lines(by_move[move])[-PLENARY_KEEP:]
+    every = [line for events in by_move.values() for line in lines(events)]
+    return every[-PLENARY_KEEP // 2 :]
 
 
 def text_of(ctx: RunContext, key: str) -> str:
