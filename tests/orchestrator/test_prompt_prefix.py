@@ -24,11 +24,15 @@ def _user(call: FakeCall) -> str:
     return call.messages[-1]["content"]
 
 
+def _whole(call: FakeCall) -> str:
+    """The system message and the user message, as one text."""
+    return call.messages[0]["content"] + "\x00" + _user(call)
+
+
 def _shared_part(call: FakeCall) -> str:
     """The system message and the user message up to the speaker's persona."""
-    user = _user(call)
-    cut = user.index(PERSONA_START)
-    return call.messages[0]["content"] + "\x00" + user[:cut]
+    whole = _whole(call)
+    return whole[: whole.rindex(PERSONA_START)]
 
 
 def test_a_delegation_has_one_system_message_and_caucus_turns_extend_each_other(tmp_path: Path) -> None:
@@ -55,7 +59,7 @@ def test_a_delegation_has_one_system_message_and_caucus_turns_extend_each_other(
     for calls in caucus.values():
         for before, after in itertools.pairwise(calls):
             # everything the earlier turn had before its persona is the start of the later prompt
-            assert (after.messages[0]["content"] + "\x00" + _user(after)).startswith(_shared_part(before))
+            assert _whole(after).startswith(_shared_part(before))
             checked += 1
     assert checked >= 10
 
@@ -72,7 +76,7 @@ def test_the_card_prompt_extends_the_last_caucus_turn(tmp_path: Path) -> None:
         if call.response_model is None:
             last_caucus[system] = call
         else:
-            assert (system + "\x00" + user).startswith(_shared_part(last_caucus[system]))
+            assert _whole(call).startswith(_shared_part(last_caucus[system]))
             seen += 1
     assert seen >= 3
 
