@@ -53,7 +53,27 @@ async def open_checkpoints(
     folder: Path, writer: TranscriptWriter | None = None
 ) -> AsyncIterator[GroupCommitSaver]:
     """The run folder's checkpointer; with ``writer``, each checkpoint waits for the transcript's fsync."""
-    # a generous busy timeout: a connection still closing (a killed step, the web room reading) is waited for
+    # a generous busy timeout: another reader of the file (the web room) is waited for, not failed on
     async with aiosqlite.connect(str(folder / CHECKPOINTS), timeout=30.0) as conn:
         await conn.execute("PRAGMA synchronous=NORMAL")
-        yield GroupCommitSaver(conn, writer)
+        saver = GroupCommitSaver(conn, writer)
+        try:
+            yield saver
+        finally:
+            await _close_clean(saver)
+
+
+async def _close_clean(saver: GroupCommitSaver) -> None:
+    """Close the connection with no transaction open.
+
+    When a run stops on an error, LangGraph cancels the step's other tasks, and one may be cancelled
+    between its INSERT and its commit: its write stays uncommitted and its cursor is never closed (the
+    cancelled task closes it only after this connection is gone). SQLite then keeps the closed
+    connection alive as a zombie until that cursor is garbage-collected, with the write lock held, and
+    the next connection to this file (``harness resume``, a batch's retry) fails with "database is
+    locked". So: wait for any task still inside the saver (all of them hold its lock), roll back
+    what was left uncommitted (a checkpoint counts only once committed), then close.
+    """
+    async with saver.lock:
+        await saver.conn.rollback()  # a no-op when nothing is pending
+        await saver.conn.close()
