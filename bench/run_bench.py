@@ -3,7 +3,8 @@
     .venv/bin/python bench/run_bench.py            # all (what `make bench` runs), < 10 minutes on 2 cores
     .venv/bin/python bench/run_bench.py --only B1,B4
 
-Each benchmark prints its figures and replaces its section of bench/results.md.
+Each benchmark prints its figures and replaces its section of bench/results.md. B1–B3 and start-up are
+here, B4 in bench/_throughput.py, B5 in bench/_scoring.py.
 """
 
 from __future__ import annotations
@@ -22,61 +23,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import _overhead
-from bench._common import (
-    DEFAULT,
-    PERSONAS,
-    ROOT,
-    RUBRICS,
-    SMOKE,
-    Bench,
-    Section,
-    fake_server,
-    long_scenario,
-    machine,
-    run_selected,
-)
+from bench._common import DEFAULT, ROOT, Bench, Section, fake_server, long_scenario, machine, run_selected
 from bench._common import md_table as _table
-from bench._scoring import embedding_rows, rate, throughput, timed
-from harness.batch import run_batch, scenario_calls
-from harness.batch.spec import BackendSpec, Experiment, SamplingGrid, ScoringSpec
+from bench._runs import CMD, models_for, one_run
+from bench._scoring import b5
+from bench._throughput import b4
+from harness.batch import scenario_calls
 from harness.context import Options, approx_tokens
 from harness.llm.fake import FakeCall, ScriptedModel, default_responder
 from harness.loaders import load_scenario
-from harness.runner import Models, RunRequest, start_run
-from harness.schema import BackendInfo, Sampling
 from harness.transcript import Run
-
-CMD = ".venv/bin/python bench/run_bench.py"  # `make bench`
-SMOKE_CRITICAL_PATH = 7
-
-
-def _open(url: str) -> Any:
-    from harness.llm.client import build_chat_model
-    from harness.llm.config import resolve_backend
-
-    return build_chat_model(resolve_backend("compatible", url, "fake-model", env={}, toml_path=None))
-
-
-def _models(model: Any) -> Models:
-    return Models(default=model, backend=BackendInfo(profile=model.backend, model=model.model))
-
-
-async def _one_run(
-    scenario: Path, out: Path, models: Models, options: Options, run_id: str, **kw: Any
-) -> tuple[float, Run]:
-    req = RunRequest(
-        scenario=scenario,
-        out_root=out,
-        run_id=run_id,
-        sampling=Sampling(seed=1, temperature=0.7),
-        options=options,
-        personas_dir=PERSONAS,
-        rubrics_dir=RUBRICS,
-    )
-    t0 = time.perf_counter()
-    result = await start_run(req, models, **kw)
-    return time.perf_counter() - t0, Run.load(result.folder)
-
 
 # ------------------------------------------------------------------------------------------------
 # B1 orchestration efficiency
@@ -203,7 +159,9 @@ def b2(tmp: Path, repeats: int = 3) -> Section:
         model = ScriptedModel()
         c0, w0 = time.process_time(), time.perf_counter()
         asyncio.run(
-            _one_run(DEFAULT, tmp / "b2", _models(model), Options(max_concurrency=1), f"r{i}", progress=hook)
+            one_run(
+                DEFAULT, tmp / "b2", models_for(model), Options(max_concurrency=1), f"r{i}", progress=hook
+            )
         )
         cpu = time.process_time() - c0
         if i == 0:
@@ -361,7 +319,7 @@ def b3(tmp: Path) -> Section:
     for n in (5, 10, 20):
         path = long_scenario(tmp / f"b3-{n}", n)
         model = ScriptedModel(_long_turns)
-        asyncio.run(_one_run(path, tmp / "b3", _models(model), Options(), f"m{n}"))
+        asyncio.run(one_run(path, tmp / "b3", models_for(model), Options(), f"m{n}"))
         sizes = [sum(approx_tokens(m["content"]) for m in c.messages) for c in model.calls]
         last = sizes[-(len(sizes) // n) :]
         rows.append(
@@ -385,235 +343,6 @@ def b3(tmp: Path) -> Section:
         f"summarised, not replayed).\n\nCommand: `{CMD} --only B3` · {machine()}"
     )
     return "B3", body
-
-
-# ------------------------------------------------------------------------------------------------
-# B4 batch throughput
-# ------------------------------------------------------------------------------------------------
-
-
-def _experiment(url: str, conc: int, n_runs: int) -> Experiment:
-    return Experiment(
-        id=f"b4-{conc}",
-        scenarios=[SMOKE],
-        backends=[BackendSpec(name="fake", profile="compatible", base_url=url, model="fake-model")],
-        sampling=SamplingGrid(temperature=[0.7], seed=list(range(1, n_runs + 1))),
-        concurrency=conc,
-        retries=0,
-        scoring=ScoringSpec(n_boot=100),
-    )
-
-
-def _throughput(url: str, tmp: Path, executor: str, conc: int, n_runs: int) -> dict[str, float]:
-    exp = _experiment(url, conc, n_runs)
-    startup = [0.0]
-
-    def hook(what: str, info: dict[str, Any]) -> None:
-        if what == "workers_ready":
-            startup[0] = float(info["seconds"])
-
-    c0, t0 = time.process_time(), time.perf_counter()
-    result = run_batch(exp, tmp / f"b4-{executor}-{conc}", executor=executor, progress=hook)  # type: ignore[arg-type]
-    wall = time.perf_counter() - t0
-    assert result.count("completed") == n_runs, result.records
-    return {
-        "rate": n_runs / wall * 60,
-        "warm": n_runs / (wall - startup[0]) * 60,
-        "startup": startup[0],
-        "cpu": (time.process_time() - c0) / wall,
-    }
-
-
-B4_TARGET = 0.90  # of ideal runs/min, at 16 and 64 in flight locally and 16 on Ray (issue 14)
-# runs/min in bench/results.md as committed before issue 14 (2026-11-25), by (executor, concurrency)
-B4_PREVIOUS = {
-    ("local", 1): 8.2,
-    ("local", 4): 32.8,
-    ("local", 16): 123.7,
-    ("local", 64): 353.9,
-    ("ray", 1): 7.9,
-    ("ray", 4): 28.5,
-    ("ray", 16): 111.3,
-}
-B4_TARGETED = {("local", 16), ("local", 64), ("ray", 16)}
-
-
-def b4(tmp: Path, latency_ms: float, local: tuple[int, ...], ray_levels: tuple[int, ...]) -> Section:
-    per_run_s = SMOKE_CRITICAL_PATH * latency_ms / 1000
-    rows: list[list[Any]] = []
-    loads: list[float] = []
-
-    def measure(url: str, executor: str, levels: tuple[int, ...]) -> None:
-        base: float | None = None
-        for conc in levels:
-            n = 128 if conc >= 64 else max(3, 2 * conc)
-            loads.append(os.getloadavg()[0])
-            m = _throughput(url, tmp, executor, conc, n)
-            base = base or m["warm"]
-            ideal = 60 / per_run_s * conc
-            prev = B4_PREVIOUS.get((executor, conc))
-            extra = (
-                f"driver CPU {m['cpu']:.0%}"
-                if executor == "local"
-                else f"actor start-up {m['startup']:.1f} s"
-            )
-            rows.append(
-                [
-                    executor,
-                    conc,
-                    n,
-                    f"**{m['rate']:.1f}**",
-                    f"{m['warm']:.1f}",
-                    f"{ideal:.0f}",
-                    f"**{m['rate'] / ideal:.0%}** ({m['warm'] / ideal:.0%})",
-                    f"{prev:.1f} ({prev / ideal:.0%})" if prev is not None else "—",
-                    f"≥ {B4_TARGET:.0%}" if (executor, conc) in B4_TARGETED else "",
-                    f"{m['warm'] / base:.1f}×",
-                    extra,
-                ]
-            )
-            print(
-                f"B4 {executor} concurrency {conc}: {m['rate']:.1f} runs/min ({m['warm']:.1f} warm), "
-                f"{m['rate'] / ideal:.0%} of ideal"
-            )
-
-    with fake_server("--latency-ms", f"{latency_ms:g}") as url:
-        measure(url, "local", local)
-        if ray_levels:
-            import ray
-
-            ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-            try:
-                measure(url, "ray", ray_levels)
-            finally:
-                ray.shutdown()
-    header = [
-        "executor",
-        "concurrency",
-        "runs",
-        "runs/min",
-        "runs/min after start-up",
-        "ideal",
-        "of ideal (after start-up)",
-        "before: runs/min (of ideal)",
-        "target",
-        "speed-up",
-        "",
-    ]
-    body = (
-        "### B4 batch throughput\n\n`harness batch` of smoke-scenario runs (21 calls, critical path "
-        f"{SMOKE_CRITICAL_PATH} calls) against the fake server at {latency_ms:g} ms per call (own process); "
-        "scoring (rules + stated), index and summary included. Local: one asyncio process. Ray: a local "
-        "instance `ray.init(num_cpus=2)`, simulations on async actors at 0.25 CPU each (2 actors from "
-        "concurrency 4; their start-up is in *runs/min*, not in *after start-up*). Ideal = concurrency × "
-        f"60 s ÷ ({SMOKE_CRITICAL_PATH} × {latency_ms:g} ms); speed-up is relative to concurrency 1 "
-        "of the same "
-        "executor.\n\n"
-        + _table(header, rows)
-        + "\n\n*Before*: bench/results.md as committed before issue 14 (one fsync per transcript event on "
-        "the event loop). The transcript's fsyncs now run in threads, one per group of events, so they no "
-        "longer block the loop; what remains at high concurrency is CPU (*driver CPU*: the share of one "
-        "core the batch process used, scoring included). On this two-core machine the fake server, Ray's "
-        "own processes and other users share the same cores, so Ray cannot do much better than the "
-        "local executor here; it is the way past one machine's cores. One batch per row."
-        f"\n\nLoad average while measuring (1 min): median {statistics.median(loads):.1f}, max "
-        f"{max(loads):.1f} on {os.cpu_count()} cores (shared machine)."
-        f"\n\nCommand: `{CMD} --only B4` · {machine()}"
-    )
-    return "B4", body
-
-
-# ------------------------------------------------------------------------------------------------
-# B5 scoring throughput
-# ------------------------------------------------------------------------------------------------
-
-SENTENCES = [
-    "Japan must be ready to send SDF ships to Busan, with ROK consent, to carry our nationals home.",
-    "We cannot accept Japanese troops on Korean soil; evacuation should use civilian charter flights.",
-    "Beijing should hear our red lines but not our operational plans or timelines.",
-    "We should consult China in detail and coordinate our messaging, including no forces north of "
-    "the 38th parallel.",
-    "The Senkakus need reinforcement now, even if that thins our support to the Peninsula.",
-    "Every available asset should go to Korea; the East China Sea risk is acceptable for now.",
-    "We will keep routine patrols near the Senkaku Islands but send nothing extra.",
-    "Alliance solidarity matters more than anything else at this stage of the crisis.",
-]
-
-
-def _policy_turns(call: FakeCall) -> Any:
-    if call.response_model is not None:
-        return default_responder(call)
-    rng = random.Random(len(call.messages[-1]["content"]))
-    return " ".join(rng.sample(SENTENCES, 3))
-
-
-def b5(tmp: Path, judge_latency_ms: float) -> Section:
-    from evals.rubrics import load_rubrics
-    from evals.scorers.judge import JudgeScorer
-    from evals.scorers.rules import RulesScorer
-    from evals.scorers.stated import StatedScorer
-
-    rubrics = load_rubrics(RUBRICS)
-    runs = []
-    for i in range(4):
-        model = ScriptedModel(_policy_turns)
-        _, run = asyncio.run(_one_run(DEFAULT, tmp / "b5", _models(model), Options(), f"s{i}"))
-        runs.append(run)
-    rules = RulesScorer()
-    rules.score_run(runs[0], rubrics)  # warm-up, as for the other scorers
-    utterances = sum(len(r.utterances()) for r in runs)
-    rules_s, rules_cpu = timed(lambda: [rules.score_run(r, rubrics) for r in runs])
-    stated = StatedScorer()
-    stated.score_run(runs[0], rubrics)  # loads the codebook
-    cards = sum(len(r.cards()) for r in runs)
-    t0 = time.perf_counter()
-    for r in runs:
-        stated.score_run(r, rubrics)
-    stated_s = time.perf_counter() - t0
-    embed_rows = embedding_rows(runs, rubrics, tmp)
-    walls = {}
-    with fake_server("--latency-ms", f"{judge_latency_ms:g}") as url:
-        model = _open(url)
-        try:
-            for conc in (1, 16):
-                judge = JudgeScorer([model], concurrency=conc)
-                t0 = time.perf_counter()
-                scores = judge.score_run(runs[0], rubrics)
-                walls[conc] = time.perf_counter() - t0
-        finally:
-            model.close()
-    ratio = walls[16] / walls[1]
-    print(f"B5 rules {utterances / rules_s:,.0f} utterances/s; judge concurrent/sequential {ratio:.3f}")
-    rows = [
-        [
-            "rules scorer",
-            throughput(utterances, rules_s, rules_cpu),
-            f"{utterances} utterances, {len(runs)} runs, 3 axes",
-        ],
-        *embed_rows,
-        ["stated scorer", f"{rate(cards, stated_s)} cards/s", f"{cards} position cards"],
-        [
-            "judge, sequential (concurrency 1)",
-            f"{walls[1]:.2f} s",
-            f"{len(scores)} units × 1 sample, {judge_latency_ms:g} ms a call",
-        ],
-        ["judge, concurrent (concurrency 16)", f"{walls[16]:.2f} s", ""],
-        ["judge wall ÷ sequential judge wall", f"**{ratio:.3f}**", f"{1 / ratio:.1f}× faster"],
-    ]
-    body = (
-        "### B5 scoring throughput\n\nThe offline scorers (`rules`, `offline`, `embed`) and `stated` on "
-        "default-scenario transcripts whose turns are policy sentences (scripted model); the LLM judge on "
-        "one of them against the fake server (own process). Targets (issue 11): `rules` ≥ 1,000 and any "
-        "embedding scorer ≥ 200 utterances/s. `offline` and `embed` read every utterance as `rules` does "
-        "(discourse filters, relevance) and embed the statements on an axis with static token vectors "
-        "distilled from all-MiniLM-L6-v2 (`evals/scorers/minilm.py`); a token is distilled once, then "
-        "cached.\n\n"
-        + _table(["figure", "value", "notes"], rows)
-        + f"\n\nLoad average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other "
-        "processes share the machine; the CPU-second figures are less sensitive to that than the wall "
-        "figures)." + f"\n\nCommand: `{CMD} --only B5` · {machine()}"
-    )
-    return "B5", body
 
 
 BENCHES: dict[str, Bench] = {
