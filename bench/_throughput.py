@@ -3,6 +3,7 @@ the fake server, on the local executor and on Ray, at rising concurrency."""
 
 from __future__ import annotations
 
+import logging
 import os
 import statistics
 import time
@@ -13,6 +14,7 @@ from bench._common import SMOKE, Section, fake_server, machine
 from bench._common import md_table as _table
 from bench._runs import CMD
 from harness.batch import run_batch
+from harness.batch.driver import Executor
 from harness.batch.spec import BackendSpec, Experiment, SamplingGrid, ScoringSpec
 
 SMOKE_CRITICAL_PATH = 7
@@ -30,7 +32,7 @@ def _experiment(url: str, conc: int, n_runs: int) -> Experiment:
     )
 
 
-def _throughput(url: str, tmp: Path, executor: str, conc: int, n_runs: int) -> dict[str, float]:
+def _throughput(url: str, tmp: Path, executor: Executor, conc: int, n_runs: int) -> dict[str, float]:
     exp = _experiment(url, conc, n_runs)
     startup = [0.0]
 
@@ -39,7 +41,7 @@ def _throughput(url: str, tmp: Path, executor: str, conc: int, n_runs: int) -> d
             startup[0] = float(info["seconds"])
 
     c0, t0 = time.process_time(), time.perf_counter()
-    result = run_batch(exp, tmp / f"b4-{executor}-{conc}", executor=executor, progress=hook)  # type: ignore[arg-type]
+    result = run_batch(exp, tmp / f"b4-{executor}-{conc}", executor=executor, progress=hook)
     wall = time.perf_counter() - t0
     assert result.count("completed") == n_runs, result.records
     return {
@@ -69,7 +71,7 @@ def b4(tmp: Path, latency_ms: float, local: tuple[int, ...], ray_levels: tuple[i
     rows: list[list[Any]] = []
     loads: list[float] = []
 
-    def measure(url: str, executor: str, levels: tuple[int, ...]) -> None:
+    def measure(url: str, executor: Executor, levels: tuple[int, ...]) -> None:
         base: float | None = None
         for conc in levels:
             n = 128 if conc >= 64 else max(3, 2 * conc)
@@ -108,7 +110,7 @@ def b4(tmp: Path, latency_ms: float, local: tuple[int, ...], ray_levels: tuple[i
         if ray_levels:
             import ray
 
-            ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+            ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
             try:
                 measure(url, "ray", ray_levels)
             finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -225,7 +226,7 @@ def _duplicate_first_key(src: Path, dst: Path) -> tuple[str, int, int]:
     return key, i + 1, i + 2
 
 
-LOADERS = {
+LOADERS: dict[str, tuple[Path, Callable[[Path], object]]] = {
     "scenario": (REPO / "scenarios" / "smoke.yaml", load_scenario),
     "persona": (REPO / "personas" / "control.yaml", load_persona),
     "rubric": (REPO / "evals" / "rubrics" / "neo.yaml", load_rubric),
@@ -296,7 +297,8 @@ def test_report_rubrics_go_through_the_loader(tmp_path: Path, caplog: pytest.Log
     from harness.schema import BackendInfo, ManifestEvent, ScenarioRef
 
     ws = tmp_path / "ws"
-    shutil.copy(REPO / "scenarios" / "smoke.yaml", (ws / "scenarios").mkdir(parents=True) or ws / "scenarios")
+    (ws / "scenarios").mkdir(parents=True)
+    shutil.copy(REPO / "scenarios" / "smoke.yaml", ws / "scenarios")
     _duplicate_first_key(REPO / "evals" / "rubrics" / "neo.yaml", ws / "rubrics" / "neo.yaml")
     with TranscriptWriter(tmp_path / "run" / "transcript.jsonl") as w:
         w.write(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.schema import PositionCardEvent, UtteranceEvent
+from harness.schema import ErrorEvent, PositionCardEvent, UtteranceEvent
 from harness.transcript import Run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,12 +68,13 @@ def test_embedded_run_score_report(tmp_path: Path) -> None:
     recorded = Run.load(folder)
     m = recorded.manifest
     assert m.backend.profile == "embedded" and m.backend.model == "SmolLM2-135M-Instruct"
-    assert recorded.run_end() is not None and recorded.run_end().status == "completed"  # type: ignore[union-attr]
+    end = recorded.run_end()
+    assert end is not None and end.status == "completed"
     spoken = [e for e in recorded.events if isinstance(e, UtteranceEvent) and e.author == "model"]
-    assert len(spoken) + sum(1 for e in recorded.events if e.event == "error") >= 6
+    assert len(spoken) + len(recorded.of(ErrorEvent)) >= 6
     assert all(e.usage and e.usage.prompt_tokens > 0 and e.usage.completion_tokens > 0 for e in spoken)
     cards = [e for e in recorded.events if isinstance(e, PositionCardEvent)]
-    card_errors = [e for e in recorded.events if e.event == "error" and "/card/" in e.key]
+    card_errors = [e for e in recorded.of(ErrorEvent) if "/card/" in e.key]
     n_units = len(recorded.injects()) * 2  # e2e.yaml: two delegations, one card each per move
     assert cards, "no position card was recorded"
     assert len(cards) + len(card_errors) == n_units  # every card is either recorded or an error

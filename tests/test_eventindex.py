@@ -60,7 +60,7 @@ def make_event(kind: str, key: int, move: str, delegation: str | None, phase: An
         utterance_id=k,
         move=move,
         phase=phase,
-        channel=kind,  # type: ignore[arg-type]
+        channel=kind,
         delegation=delegation,
         speaker="s",
         text=f"said {k}",

@@ -115,7 +115,8 @@ def test_mini_scenario_runs_end_to_end(tmp_path: Path, scripted_run: Any) -> Non
         assert rubric.levels[3] in text
         assert not re.search(r"\b(neo|china_messaging)\b", text)  # ("territorial waters" is content)
         assert not any(r.title in text or r.question in text for r in tsd_rubrics.values())
-    assert run.run_end() is not None and run.run_end().status == "completed"
+    end = run.run_end()
+    assert end is not None and end.status == "completed"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from harness.schema import (
     AdjudicationEvent,
     BackendInfo,
     ErrorEvent,
+    Event,
     EventBase,
     InjectEvent,
     ManifestEvent,
@@ -50,7 +51,7 @@ from harness.transcript import (
 # ------------------------------------------------------------------------------------------------
 
 
-def make_event(kind: str, key: str, text: str = "text", n: int = 1) -> EventBase:
+def make_event(kind: str, key: str, text: str = "text", n: int = 1) -> Event:
     if kind == "manifest":
         return ManifestEvent(
             key=key,
@@ -526,7 +527,7 @@ def test_state_machine_model_is_not_vacuous(tmp_path: Path) -> None:
         def draw(self, _strategy: Any, label: str = "") -> int:
             return m.lines[0][1] + 5
 
-    m.crash(Half())  # type: ignore[arg-type]
+    m.crash(Half())
     assert m.torn and [e.key for e, _ in m.lines] == ["k1"]
     m.readers_agree_with_the_model()
     m.write("inject", "k2", "again", 1)

@@ -6,15 +6,17 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
+from pydantic import BaseModel
 
 from harness.batch import compare, load_experiment, run_batch
 from harness.batch.models import Backend, Opened
 from harness.batch.outputs import INDEX_COLUMNS, read_index
 from harness.cli import main
 from harness.llm.base import BackendUnavailable
-from harness.llm.fake import ScriptedModel
+from harness.llm.fake import FakeCall, ScriptedModel
 from harness.opening import Models
 from harness.schema import BackendInfo
 from harness.testserver import FakeOpenAIServer
@@ -80,13 +82,13 @@ class FlakyOpener:
         self.calls = 0
 
     def __call__(self, backend: Backend, log_file: Path | None) -> Opened:
-        def responder(call: object) -> object:
+        def responder(call: FakeCall) -> str | dict[str, Any] | BaseModel:
             self.calls += 1
             if self.calls == self.fail_at:
                 raise BackendUnavailable("backend scripted: connection refused (test)")
             from harness.llm.fake import default_responder
 
-            return default_responder(call)  # type: ignore[arg-type]
+            return default_responder(call)
 
         model = ScriptedModel(responder)
         return Opened(Models(model, BackendInfo(profile="scripted", model="scripted")), None)
@@ -115,7 +117,7 @@ def test_retries_are_bounded(experiment: Callable[..., Path]) -> None:
     path = experiment(sampling={"temperature": [0.7], "seed": [1]}, repetitions=1, retries=2)
 
     def down(backend: Backend, log_file: Path | None) -> Opened:
-        def responder(call: object) -> object:
+        def responder(call: FakeCall) -> NoReturn:
             raise BackendUnavailable("backend scripted: connection refused (test)")
 
         return Opened(Models(ScriptedModel(responder), BackendInfo(profile="scripted")), None)

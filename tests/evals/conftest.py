@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,8 +150,8 @@ def rubrics() -> dict[str, Rubric]:
 def run_folder(tmp_path: Path) -> Callable[..., Path]:
     """``run_folder(utterances, name="r1", **kw)`` writes a fixture run under tmp_path."""
 
-    def make(utterances: Sequence[U], name: str = "r1", **kw: object) -> Path:
-        return write_run(tmp_path / name, utterances, run_id=name, **kw)  # type: ignore[arg-type]
+    def make(utterances: Sequence[U], name: str = "r1", **kw: Any) -> Path:
+        return write_run(tmp_path / name, utterances, run_id=name, **kw)
 
     return make
 

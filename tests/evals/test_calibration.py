@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -21,7 +22,7 @@ from evals.calibration import (
 from evals.reliability import validate_scorer
 from evals.scorers.judge import JudgeScorer
 from harness.errors import ConfigError, DataError
-from harness.llm.fake import ScriptedModel
+from harness.llm.fake import FakeCall, ScriptedModel
 from harness.schema import LEVELS, Rubric
 
 from .scripted_judges import biased, gold_rows, truth_of, write_gold
@@ -104,7 +105,7 @@ def test_calibration_maps_every_sample_before_aggregation(tmp_path: Path, rubric
     text = row[0]["text"]
     shifts = {0: -1, 1: 0, 2: 0}
 
-    def respond(call):  # type: ignore[no-untyped-def]
+    def respond(call: FakeCall) -> dict[str, Any]:
         return biased({text: 2}, shift=shifts[call.sample])(call)
 
     fitted = CalibrationFile.model_validate(

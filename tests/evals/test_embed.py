@@ -167,6 +167,8 @@ def test_the_head_reads_a_paraphrase_the_codebook_does_not() -> None:
         "and leave their soldiers at home."
     )
     assert RulesScorer().score_text(text, "ROK", "neo").level is None
-    filled = build_scorer("offline").score_text(text, "ROK", "neo")
+    offline = build_scorer("offline")
+    assert isinstance(offline, OfflineScorer)
+    filled = offline.score_text(text, "ROK", "neo")
     assert filled.level == 0 and filled.source == "embed"
     assert filled.evidence and filled.evidence[0].quote == text

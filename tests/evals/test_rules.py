@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,8 +26,8 @@ def rules() -> RulesScorer:
     return RulesScorer()
 
 
-def _print(report: dict[str, object]) -> None:
-    for name, fig in [*report["axes"].items(), ("overall", report["overall"])]:  # type: ignore[attr-defined]
+def _print(report: dict[str, Any]) -> None:
+    for name, fig in [*report["axes"].items(), ("overall", report["overall"])]:
         shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in fig.items() if k != "confusion"}
         print(f"rules on {Path(str(report['gold'])).name} [{name}]: {shown}")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,10 +42,10 @@ def judge_flags(server: FakeOpenAIServer, *models: str) -> list[str]:
     return flags
 
 
-def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     capsys.readouterr()
     assert main(args) == 0, capsys.readouterr().err
-    out: dict[str, object] = json.loads(capsys.readouterr().out)
+    out: dict[str, Any] = json.loads(capsys.readouterr().out)
     return out
 
 
@@ -67,8 +68,8 @@ def test_calibrate_then_validate_over_http(
     calibrated = run_json(
         [*validate, "--calibration", str(cal), "--json", "--save", "--save-dir", str(saved)], capsys
     )
-    assert raw["overall"]["exact_accuracy"] == pytest.approx(4 / 12)  # type: ignore[index]
-    assert calibrated["overall"]["exact_accuracy"] == pytest.approx(10 / 12)  # type: ignore[index]
+    assert raw["overall"]["exact_accuracy"] == pytest.approx(4 / 12)
+    assert calibrated["overall"]["exact_accuracy"] == pytest.approx(10 / 12)
     assert calibrated["calibration"] == load_calibration(cal).id and raw["calibration"] is None
     assert (calibrated["model"], calibrated["gold_name"], calibrated["split"]) == ("plus-one", "gold", "dev")
 
@@ -111,9 +112,9 @@ def test_validate_any_gold_file_over_http(
         assert server.chat_count == len(rows)
     overall = report["overall"]
     null_share = sum(r.level is None for r in rows) / len(rows)
-    assert overall["n"] == len(rows) and overall["coverage"] == 0.0  # type: ignore[index]
-    assert overall["exact_accuracy"] == pytest.approx(null_share)  # type: ignore[index]
-    assert overall["na_accuracy"] == pytest.approx(null_share)  # type: ignore[index]
+    assert overall["n"] == len(rows) and overall["coverage"] == 0.0
+    assert overall["exact_accuracy"] == pytest.approx(null_share)
+    assert overall["na_accuracy"] == pytest.approx(null_share)
 
 
 def test_validate_a_panel_over_http(
@@ -132,13 +133,13 @@ def test_validate_a_panel_over_http(
     report = run_json([*args, "--panel", "mean", "--json", "--save", "--save-dir", str(saved)], capsys)
     assert report["model"] == "mean:exact+plus-one"
     panel = report["panel"]
-    assert panel["combine"] == "mean"  # type: ignore[index]
-    members = panel["members"]  # type: ignore[index]
+    assert panel["combine"] == "mean"
+    members = panel["members"]
     assert members["exact"]["overall"]["exact_accuracy"] == 1.0
     assert members["plus-one"]["overall"]["exact_accuracy"] == pytest.approx(4 / 12)
     # mean of (g, g + 1): a half, to the level nearest the members' median (the same half), then the lower
-    assert report["overall"]["exact_accuracy"] == 1.0  # type: ignore[index]
-    assert panel["agreement"]["neo"]["n_units"] == 10  # type: ignore[index]
+    assert report["overall"]["exact_accuracy"] == 1.0
+    assert panel["agreement"]["neo"]["n_units"] == 10
     records = read_validation(saved / "judge.json").records
     assert {r.model for r in records} == {"mean:exact+plus-one", "exact", "plus-one"}
     assert main([*args, "--panel", "none"]) == 2

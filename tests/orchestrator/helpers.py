@@ -45,7 +45,7 @@ class UniqueResponder:
         self.counter = itertools.count(1)
         self.levels = levels or {}
 
-    def __call__(self, call: FakeCall) -> Any:
+    def __call__(self, call: FakeCall) -> str | dict[str, Any]:
         if call.response_model is None:
             return f"Statement number {next(self.counter):05d} on the crisis."
         out = default_responder(call)

@@ -76,7 +76,8 @@ def test_human_plays_rok_head_across_a_restart(tmp_path: Path) -> None:
         child.close()
         assert child.exitstatus == 3
         mid = Run.load(out / "seat")
-        assert mid.run_end() is not None and mid.run_end().status == "interrupted"  # type: ignore[union-attr]
+        mid_end = mid.run_end()
+        assert mid_end is not None and mid_end.status == "interrupted"
 
         child = _spawn(["resume", "seat"], out, server.base_url)
         _turn(child, "report", "ROK will not accept SDF units on Korean soil.")
@@ -88,7 +89,8 @@ def test_human_plays_rok_head_across_a_restart(tmp_path: Path) -> None:
         assert child.exitstatus == 0, child.before
 
     run = Run.load(out / "seat")
-    assert run.run_end().status == "completed"  # type: ignore[union-attr]
+    end = run.run_end()
+    assert end is not None and end.status == "completed"
     human = [e for e in run.events if getattr(e, "author", None) == "human"]
     assert {e.key for e in human} == {
         "m1/caucus/ROK/r1/rok-mofa",

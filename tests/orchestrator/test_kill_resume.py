@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from harness.schema import ResumeEvent, RunEndEvent
 from harness.testserver import FakeOpenAIServer
 from harness.transcript import Run
 from tests.crashing import CRASH_CODE
@@ -73,8 +74,9 @@ def test_killed_at_several_points_and_resumed(tmp_path: Path) -> None:
     got = {k for k in raw if not k.startswith(("run_end/", "resume/"))}
     assert got == expected, f"missing {expected - got}, extra {got - expected}"
     run = Run.load(transcript)
-    assert run.events[-1].event == "run_end" and run.run_end().status == "completed"  # type: ignore[union-attr]
-    assert sum(1 for e in run.events if e.event == "resume") == len(crashes)
+    final = run.events[-1]
+    assert isinstance(final, RunEndEvent) and final.status == "completed"
+    assert len(run.of(ResumeEvent)) == len(crashes)
     # no completed turn was asked again: at most the calls in flight at each crash were repeated
     turns = sum(1 for e in run.events if getattr(e, "usage", None) is not None)
     assert turns <= calls <= turns + len(crashes) * 3  # 3 delegations can be in flight at once

@@ -8,12 +8,14 @@ import pytest
 
 from bench._common import long_scenario
 from harness.context import Options, approx_tokens
+from harness.llm.fake import FakeCall
+from harness.schema import PositionCardEvent, UtteranceEvent
 from tests.orchestrator.helpers import DEFAULT, ScriptedModel, UniqueResponder, run_fake
 
 CAP = 4300  # tokens (estimated); 20 moves of untrimmed history need ~7,800
 
 
-def _prompt_tokens(call) -> int:  # type: ignore[no-untyped-def]
+def _prompt_tokens(call: FakeCall) -> int:
     return sum(approx_tokens(m["content"]) for m in call.messages)
 
 
@@ -38,7 +40,11 @@ def test_largest_prompt_under_cap(tmp_path: Path, n_moves: int) -> None:
     late = [c for c in model.calls if "Earlier in the exercise" in c.messages[-1]["content"]]
     assert late, "no prompt carried a summary of earlier moves"
     # every call's token counts are recorded in the transcript
-    recorded = [e.usage for e in run.events if getattr(e, "usage", None) is not None]
+    recorded = [
+        e.usage
+        for e in run.events
+        if isinstance(e, UtteranceEvent | PositionCardEvent) and e.usage is not None
+    ]
     assert len(recorded) == len(model.calls)
     assert all(u.prompt_tokens > 0 and u.completion_tokens > 0 for u in recorded)
 

@@ -188,6 +188,7 @@ def test_stated_vs_revealed_gap_table(scored_run: Run) -> None:
     figures = {(r.axis, r.delegation): r.mean.estimate for r in expected.rows if r.n}
     assert cells.keys() == figures.keys() and cells
     for key, value in figures.items():
+        assert value is not None  # a row with data has a mean
         assert cells[key] == pytest.approx(value, abs=1e-6)
         assert value >= 0  # the judge never reads more than the card says
     write_scores(scored_run, "judge", [])

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from harness.batch.models import Backend, Opened
+from harness.llm.base import ChatModel
 from harness.llm.fake import FakeCall, ScriptedModel, _rng_for, default_responder
 from harness.opening import Models
 from harness.schema import BackendInfo
@@ -90,7 +91,7 @@ def scripted_opener(
     whose model name is in ``per_model`` plays that responder."""
 
     def opener(backend: Backend, log_file: Path | None) -> Opened:
-        per = {
+        per: dict[str, ChatModel] = {
             d: ScriptedModel((per_model or {})[name], model=name)
             for d, name in backend.spec.model_for.items()
         }

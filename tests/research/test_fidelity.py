@@ -26,7 +26,7 @@ LEVELS = {  # by delegation name: neo, china_messaging, territorial
     "Republic of Korea": (0, 4, 0),
     "Japan": (4, 2, 3),
 }
-FINDINGS = [
+FINDINGS: list[dict[str, Any]] = [
     {  # |ROK - JPN| = 4 on neo, the widest: holds
         "id": "neo-widest",
         "statement": "On neo the ROK-JPN pair is the widest",

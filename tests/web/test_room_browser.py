@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from harness.report import write_report
-from harness.schema import PositionCardEvent
+from harness.schema import ManifestEvent, PositionCardEvent, UtteranceEvent
 from harness.testserver import FakeOpenAIServer
 from harness.transcript import Run
 from tests.report.conftest import ARTIFACTS, PageLog
@@ -102,10 +102,12 @@ def test_a_trainee_plays_a_seat_across_a_server_kill(
     assert log.dialogs == [] and log.errors == [], (log.dialogs, log.errors)
 
     run = Run.load(out / "web")
-    assert run.run_end().status == "completed"  # type: ignore[union-attr]
+    end = run.run_end()
+    assert end is not None and end.status == "completed"
     human = {e.key: e for e in run.events if getattr(e, "author", None) == "human"}
     assert set(human) == {"m1/caucus/ROK/r1/rok-mofa", "m1/card/ROK", *TURNS}
-    assert human["m1/caucus/ROK/r1/rok-mofa"].text == XSS  # type: ignore[attr-defined]
+    said = human["m1/caucus/ROK/r1/rok-mofa"]
+    assert isinstance(said, UtteranceEvent) and said.text == XSS
     card = human["m1/card/ROK"]
     assert isinstance(card, PositionCardEvent)
     assert {s.axis: s.level for s in card.card.stances} == {
@@ -143,7 +145,8 @@ def test_live_view_latency_reload_and_notes(
 
     run = Run.load(out / "live")
     shown = [k for k, _, _ in rows]
-    assert shown == [e.key for e in run.events if e.event != "manifest"]  # all of it, once, in order
+    # all of it, once, in order
+    assert shown == [e.key for e in run.events if not isinstance(e, ManifestEvent)]
     live = [shown_ms - _ms(t) for _, t, shown_ms in rows if _ms(t) > opened]
     assert len(live) >= 5, rows
     worst, median = max(live), statistics.median(live)
