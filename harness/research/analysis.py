@@ -176,10 +176,19 @@ def _swap_verdict(
     spec: SensitivitySpec, cells: Sequence[dict[str, Any]], sig: Sequence[dict[str, Any]], listed: str
 ) -> dict[str, Any]:
     """A swapped delegation *follows* the cue when, on some axis where the two differed at baseline, its
-    level moved significantly toward its partner's baseline level, and on none away from it."""
+    level moved significantly toward its partner's baseline level, and on none away from it.
+
+    A swap predicts nothing else: a significant move of a delegation that was not swapped, or of a
+    swapped one on an axis where the two stood level, is *unexplained* by it. Such cells are named, and
+    a verdict that the stance follows the cue says it holds only with them.
+    """
     x, y = spec.swap
     base = {(c["delegation"], c["axis"]): c["mean_a"] for c in cells}
     follows: dict[str, bool] = {}
+    unexplained: list[dict[str, Any]] = []
+    for c in sig:
+        if c["delegation"] not in (x, y):
+            unexplained.append(c)
     for me, other in ((x, y), (y, x)):
         toward = against = 0
         for c in sig:
@@ -187,25 +196,33 @@ def _swap_verdict(
                 continue
             mine, theirs = base.get((me, c["axis"])), base.get((other, c["axis"]))
             if mine is None or theirs is None or mine == theirs:
+                unexplained.append(c)
                 continue
             if (theirs - mine) * c["diff"] > 0:
                 toward += 1
             else:
                 against += 1
         follows[me] = toward > 0 and against == 0
-    cue = CUE[spec.swap_what]
+    cue, short = CUE[spec.swap_what], SHORT[spec.swap_what]
+    caveat = ""
+    if unexplained:
+        caveat = (
+            f"; but {len(unexplained)} cell(s) moved that the swap does not predict "
+            f"({', '.join(_cell_text(c) for c in unexplained)}): something besides the {short} moves "
+            "stances, so read the swap with caution"
+        )
     if all(follows.values()):
         return {
-            "label": f"follows the {SHORT[spec.swap_what]}",
-            "line": f"stance follows the {cue} ({listed})",
+            "label": f"follows the {short}" + (", with unexplained moves" if unexplained else ""),
+            "line": f"stance follows the {cue} ({listed}){caveat}",
         }
     if any(follows.values()):
         yes = [d for d, f in follows.items() if f]
         no = [d for d, f in follows.items() if not f]
         return {
-            "label": f"partly follows the {SHORT[spec.swap_what]}",
+            "label": f"partly follows the {short}" + (", with unexplained moves" if unexplained else ""),
             "line": f"stance partly follows the {cue}: {', '.join(yes)} follows, {', '.join(no)} does "
-            f"not ({listed})",
+            f"not ({listed}){caveat}",
         }
     return {
         "label": "effect, not a swap",

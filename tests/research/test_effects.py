@@ -119,3 +119,36 @@ def test_the_correction_decides_and_the_verdict_follows_it(correction: str) -> N
     line = verdict(spec, family, 10, {"mde_median": 0.5})
     assert line["label"] == "no detectable effect"
     assert line["line"].startswith("no detectable effect at 10 runs per condition (smallest detectable")
+
+
+def _cell(delegation: str, axis: str, mean_a: float, diff: float) -> dict[str, object]:
+    return {
+        "delegation": delegation,
+        "axis": axis,
+        "mean_a": mean_a,
+        "diff": diff,
+        "p_value": 0.001,
+        "significant": diff != 0,
+    }
+
+
+def test_a_swap_verdict_names_the_moves_the_swap_does_not_predict() -> None:
+    """Only the swapped pair, on axes where they stood apart, can show a swap; a bystander's move or a
+    move on a level axis is named, and the verdict says the swap holds only with it."""
+    spec = SensitivitySpec(experiment="identity-swap", swap=["US", "JPN"], swap_what="names")
+    clean = [
+        _cell("US", "neo", 1, +2),  # toward JPN's baseline 3
+        _cell("JPN", "neo", 3, -2),  # toward US's baseline 1
+        _cell("US", "territorial", 2, 0),
+        _cell("JPN", "territorial", 2, 0),
+        _cell("ROK", "neo", 2, 0),
+    ]
+    power = {"mde_median": 0.5}
+    assert verdict(spec, clean, 6, power)["label"] == "follows the flag"
+    bystander = [*clean[:4], _cell("ROK", "neo", 2, +1)]
+    v = verdict(spec, bystander, 6, power)
+    assert v["label"] == "follows the flag, with unexplained moves"
+    assert "1 cell(s) moved that the swap does not predict (ROK neo +1.00)" in v["line"]
+    level_axis = [*clean[:2], _cell("US", "territorial", 2, +2), *clean[3:]]
+    v = verdict(spec, level_axis, 6, power)
+    assert v["label"] == "follows the flag, with unexplained moves" and "US territorial +2.00" in v["line"]
