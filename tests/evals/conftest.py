@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from harness import keys
 from harness.schema import (
     BackendInfo,
     InjectEvent,
@@ -50,7 +51,8 @@ class U:
         return "caucus" if self.phase == "caucus" else "plenary"
 
     def key(self, n: int) -> str:
-        return f"{self.move}/{self.phase}/{self.delegation or 'control'}/r{self.round}/{self.speaker}/{n}"
+        """Numbered within the move, as an imported record's statements are."""
+        return keys.imported(self.move, self.channel, self.delegation, n)
 
 
 def write_run(
@@ -76,7 +78,7 @@ def write_run(
         moves = list(dict.fromkeys([*(injects or {}), *(u.move for u in utterances)]))
         for move in moves:
             text = (injects or {}).get(move, f"Control describes the situation in {move}.")
-            w.write(InjectEvent(key=f"{move}/inject", move=move, title=f"Title of {move}", text=text))
+            w.write(InjectEvent(key=keys.inject(move), move=move, title=f"Title of {move}", text=text))
             for n, u in enumerate((u for u in utterances if u.move == move), start=1):
                 w.write(
                     UtteranceEvent(
@@ -95,7 +97,7 @@ def write_run(
             for card in (c for c in cards if c.move == move):
                 w.write(
                     PositionCardEvent(
-                        key=f"{move}/card/{card.delegation}", move=move, delegation=card.delegation, card=card
+                        key=keys.card(move, card.delegation), move=move, delegation=card.delegation, card=card
                     )
                 )
         w.write(RunEndEvent(key="run_end", status="completed"))
