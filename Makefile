@@ -118,11 +118,11 @@ bench: install
 	$(PY) bench/run_reliability.py
 
 # The fuzz suite runs in `make test` with a few derandomized examples per reader; this is the long run
-# (random, FUZZ_EXAMPLES examples per test; the loader fuzz tests of test_schema_loaders.py too).
+# (random, FUZZ_EXAMPLES examples per test; the loader fuzz tests of test_schema_loaders_fuzz.py too).
 FUZZ_EXAMPLES ?= 500
 fuzz: install
 	HARNESS_FUZZ=deep FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -q -p no:logging \
-		-W ignore::hypothesis.errors.HypothesisWarning tests/fuzz tests/test_schema_loaders.py -k fuzz
+		-W ignore::hypothesis.errors.HypothesisWarning tests/fuzz tests/test_schema_loaders_fuzz.py -k fuzz
 
 bench-embedded: install-local
 	$(PY) bench/run_embedded.py
