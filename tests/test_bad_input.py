@@ -419,3 +419,48 @@ def test_a_deeply_nested_cue_pattern_is_refused(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     with pytest.raises(DataError, match=r"pattern: regular expression too deeply nested"):
         load_codebook(path)
+
+
+# ------------------------------------------------------------------------------------------------
+# found by the issue's verification: usage errors, sensitivity's sniffing, an empty persona list
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nosuchcmd"], "No such command 'nosuchcmd'"),
+        (["show"], "Missing argument 'RUN'"),
+        (["show", "x", "--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_a_usage_error_is_one_message_and_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """typer ≥ 0.26 raises its own copy of click's errors; they are shown, not a traceback."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(b"id: x\n\xff\xfe not text\n", "not UTF-8"), (b"a: " + b"[" * 5000 + b"]" * 5000, "invalid YAML")],
+)
+def test_sensitivity_on_an_unreadable_file_is_one_error(
+    tmp_path: Path, content: bytes, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_bytes(content)
+    assert main(["sensitivity", str(path), "--experiment", "identity-swap", "--reps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "odd.yaml" in err and "Traceback" not in err
+
+
+def test_an_experiment_without_persona_variants_is_refused(tmp_path: Path) -> None:
+    data = yaml.safe_load((REPO / "experiments" / "example.yaml").read_text(encoding="utf-8"))
+    data["personas"] = []
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(DataError, match="personas"):
+        load_experiment(path)

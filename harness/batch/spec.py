@@ -143,7 +143,9 @@ class Experiment(_Spec):
     description: str = ""
     scenarios: list[Path] = Field(min_length=1)
     backends: list[BackendSpec] = Field(min_length=1)
-    personas: list[PersonaVariant] = Field(default_factory=lambda: [PersonaVariant(name="default")])
+    personas: list[PersonaVariant] = Field(
+        default_factory=lambda: [PersonaVariant(name="default")], min_length=1
+    )
     sampling: SamplingGrid = Field(default_factory=SamplingGrid)
     repetitions: int = Field(default=1, ge=1, le=10_000)
     concurrency: int = Field(default=4, ge=1, description="runs in flight at once")

@@ -8,6 +8,7 @@ configuration), never a traceback.
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import signal
 import sys
@@ -54,8 +55,6 @@ def _register_all() -> None:
     global _registered
     if _registered:
         return
-    import importlib
-
     for name in COMMAND_MODULES:
         importlib.import_module(f"harness.cli.{name}").register(app)
     _registered = True
@@ -81,17 +80,33 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as exc:  # typer.Exit inside commands
         return int(exc.code or 0)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
+    except Exception as exc:  # usage errors (an unknown command or option, a missing argument) and the like
+        shown, aborts = _usage_error_types()
+        if isinstance(exc, shown):
+            exc.show()  # type: ignore[attr-defined]  # both ClickException kinds have show/exit_code
+            return int(exc.exit_code)  # type: ignore[attr-defined]
+        if isinstance(exc, aborts):
             err_console.print("[yellow]aborted[/yellow]")
             return 130
         raise
     return rv if isinstance(rv, int) else 0
+
+
+def _usage_error_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """The exception classes of a usage error and of an abort: click's, and those of the copy of click
+    that typer ships from 0.26 on (``typer._click``), which are not subclasses of click's."""
+    shown: list[type[BaseException]] = []
+    aborts: list[type[BaseException]] = []
+    for name in ("click.exceptions", "typer._click.exceptions", "typer.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if isinstance(getattr(module, "ClickException", None), type):
+            shown.append(module.ClickException)
+        if isinstance(getattr(module, "Abort", None), type):
+            aborts.append(module.Abort)
+    return tuple(shown), tuple(aborts)
 
 
 def run() -> None:

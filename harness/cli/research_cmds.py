@@ -65,8 +65,8 @@ def _is_experiment_file(ref: str) -> bool:
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
-        return False
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError, OSError):
+        return False  # not read as an experiment: the scenario loader reports what is wrong with it
     return isinstance(data, dict) and "sensitivity" in data and "backends" in data
 
 
