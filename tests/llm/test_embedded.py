@@ -68,7 +68,13 @@ def test_embedded_server_completes_a_structured_call(tmp_path: Path) -> None:
 def test_server_command_and_stop_is_idempotent(tmp_path: Path) -> None:
     server = EmbeddedServer(log_file=tmp_path / "server.log")
     cmd = server.command(Path("/m.gguf"))
-    for flag, value in (("--n_ctx", "8192"), ("--n_threads", "2"), ("--interrupt_requests", "False")):
+    expected = {
+        "--n_ctx": "8192",
+        "--n_threads": "2",
+        "--interrupt_requests": "False",
+        "--logits_all": "False",
+    }
+    for flag, value in expected.items():  # all logits would make every cached state copy 1.6 GB of them
         assert cmd[cmd.index(flag) + 1] == value
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     server.stop()  # never started: nothing to do
