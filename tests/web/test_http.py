@@ -4,6 +4,7 @@ pending turn (409), the token, the host and origin checks, escaping."""
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -33,6 +34,29 @@ def _pending(client: Any) -> list[dict[str, Any]]:
     r = client.get("/api/pending/seat", params={"delegation": "ROK"})
     assert r.status_code == 200
     return list(r.json())
+
+
+def test_the_runs_list_describes_each_run_and_the_samples(out_root: Path) -> None:
+    """A row carries what a trainer picks a run by: scenario, backend, status, moves, scorers, seats;
+    the committed illustrative samples are listed and marked as samples."""
+    from fastapi.testclient import TestClient
+
+    sample = Path(__file__).resolve().parents[2] / "transcripts" / "samples" / "tsd-illustrative-a"
+    shutil.copytree(sample, out_root / "samples" / sample.name)
+    app = create_app(RoomSettings(out=out_root, scenarios=SCENARIOS))
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:
+        rows = {r["ref"]: r for r in client.get("/api/runs").json()}
+    seat = rows["seat"]
+    assert (seat["scenario"], seat["status"], seat["human_seats"], seat["sample"]) == (
+        "smoke",
+        "interrupted",
+        ["ROK"],
+        False,
+    )
+    assert seat["model"].startswith("compatible") and seat["moves"] == 1 and seat["scores"] == []
+    listed = rows["samples/tsd-illustrative-a"]
+    assert listed["sample"] and listed["status"] == "completed" and listed["moves"] >= 2
+    assert {"offline", "rules"} <= set(listed["scores"])
 
 
 def test_pages_render_with_their_headers(client: Any) -> None:
