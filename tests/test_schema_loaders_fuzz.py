@@ -16,20 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import DataError
-from harness.loaders import (
-    load_persona,
-    load_rubric,
-    load_scenario,
-)
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MINI = REPO_ROOT / "tests" / "fixtures" / "mini"
-MINI_SCENARIO = MINI / "scenarios" / "mini.yaml"
-TSD = REPO_ROOT / "scenarios" / "tsd-2016-nk-crisis.yaml"
-SMOKE = REPO_ROOT / "scenarios" / "smoke.yaml"
-
-LOADERS = {"persona": load_persona, "scenario": load_scenario, "rubric": load_rubric}
-
+from tests.test_schema_loaders import LOADERS, MINI, MINI_SCENARIO, REPO_ROOT
 
 # ------------------------------------------------------------------------------------------------
 # fuzzing: nothing but DataError escapes the loaders
