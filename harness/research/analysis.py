@@ -185,10 +185,7 @@ def _swap_verdict(
     x, y = spec.swap
     base = {(c["delegation"], c["axis"]): c["mean_a"] for c in cells}
     follows: dict[str, bool] = {}
-    unexplained: list[dict[str, Any]] = []
-    for c in sig:
-        if c["delegation"] not in (x, y):
-            unexplained.append(c)
+    unexplained = [c for c in sig if c["delegation"] not in (x, y)]
     for me, other in ((x, y), (y, x)):
         toward = against = 0
         for c in sig:
