@@ -136,6 +136,8 @@ def measure(name: str, cache_bytes: int, tmp: Path, logits_all: bool = False) ->
         "name": name,
         "cache": cache_bytes,
         "logits_all": logits_all,
+        "folder": tmp / f"b6-{name}-{tag}",
+        "log_file": log_file,
         "startup": startup,
         "status": end.status,
         "moves": len(run.moves()),
@@ -248,8 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             measured = [measure(name, PROMPT_CACHE_BYTES, Path(tmp))]
             if args.keep:
                 kept = args.keep / f"b6-{name}"
-                shutil.copytree(Path(tmp) / f"b6-{name}-{PROMPT_CACHE_BYTES}", kept)
-                shutil.copy(Path(tmp) / f"server-{name}-{PROMPT_CACHE_BYTES}.log", kept / "server.log")
+                shutil.copytree(measured[0]["folder"], kept)
+                shutil.copy(measured[0]["log_file"], kept / "server.log")
                 print(f"kept {kept}")
             if args.previous:
                 measured.append(measure(name, PREVIOUS_CACHE_BYTES, Path(tmp), logits_all=True))
