@@ -37,7 +37,9 @@ class FakeCall:
         return "\n".join(m["content"] for m in self.messages)
 
 
-Responder = Callable[[FakeCall], "str | dict[str, Any] | BaseModel"]
+ScriptedReply = str | dict[str, Any] | BaseModel
+"""What a responder returns: text, a dict for a structured call, or a model instance."""
+Responder = Callable[[FakeCall], ScriptedReply]
 
 
 def approx_tokens(text: str) -> int:
@@ -84,7 +86,7 @@ def instance_from_schema(
     return f"{title}: scripted answer {rng.randint(100, 999)}"
 
 
-def default_responder(call: FakeCall) -> str | dict[str, Any] | BaseModel:
+def default_responder(call: FakeCall) -> ScriptedReply:
     rng = _rng_for(call)
     if call.response_model is not None:
         return instance_from_schema(call.response_model.model_json_schema(), rng)

@@ -6,17 +6,16 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import pytest
-from pydantic import BaseModel
 
 from harness.batch import compare, load_experiment, run_batch
 from harness.batch.models import Backend, Opened
 from harness.batch.outputs import INDEX_COLUMNS, read_index
 from harness.cli import main
 from harness.llm.base import BackendUnavailable
-from harness.llm.fake import FakeCall, ScriptedModel
+from harness.llm.fake import FakeCall, ScriptedModel, ScriptedReply
 from harness.opening import Models
 from harness.schema import BackendInfo
 from harness.testserver import FakeOpenAIServer
@@ -82,7 +81,7 @@ class FlakyOpener:
         self.calls = 0
 
     def __call__(self, backend: Backend, log_file: Path | None) -> Opened:
-        def responder(call: FakeCall) -> str | dict[str, Any] | BaseModel:
+        def responder(call: FakeCall) -> ScriptedReply:
             self.calls += 1
             if self.calls == self.fail_at:
                 raise BackendUnavailable("backend scripted: connection refused (test)")

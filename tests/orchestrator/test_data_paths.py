@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from harness.fork import fork_run
 from harness.llm.base import BackendUnavailable
-from harness.llm.fake import FakeCall, ScriptedModel, default_responder
+from harness.llm.fake import FakeCall, ScriptedModel, ScriptedReply, default_responder
 from harness.loaders import sha256_file
 from harness.resources import BUNDLED
 from harness.runner import RunInterrupted, resume_run
@@ -41,7 +39,7 @@ def test_custom_prompts_are_recorded_and_kept_on_resume_and_fork(tmp_path: Path,
     out = tmp_path / "runs"
     calls = {"n": 0}
 
-    def dies_after_four(call: FakeCall) -> str | dict[str, Any] | BaseModel:
+    def dies_after_four(call: FakeCall) -> ScriptedReply:
         calls["n"] += 1
         if calls["n"] > 4:
             raise BackendUnavailable("the backend went away")

@@ -7,14 +7,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from harness.context import Options, options_for
 from harness.llm.base import BackendUnavailable
-from harness.llm.fake import FakeCall, default_responder
+from harness.llm.fake import FakeCall, ScriptedReply, default_responder
 from harness.runner import RunInterrupted, resume_run
 from harness.transcript import Run
 from tests.orchestrator.helpers import DEFAULT, ScriptedModel, UniqueResponder, models, run_fake
@@ -101,7 +99,7 @@ def test_brief_personas_keep_the_red_lines_and_drop_the_constraints(tmp_path: Pa
 def test_resume_keeps_the_recorded_persona_detail_and_sentences(tmp_path: Path) -> None:
     calls = {"n": 0}
 
-    def dies_after_five(call: FakeCall) -> str | dict[str, Any] | BaseModel:
+    def dies_after_five(call: FakeCall) -> ScriptedReply:
         calls["n"] += 1
         if calls["n"] > 5:
             raise BackendUnavailable("the backend went away")
