@@ -243,7 +243,8 @@ def write(name: str, measured: list[dict[str, Any]], dry: bool) -> None:
             f"{first['log'].prompt_s / max(1e-9, p['log'].prompt_s):.2f} in the server's prompt time, "
             f"{first['log'].processed / max(1, p['log'].processed):.2f} in prompt tokens processed."
         )
-    body += f"\n\nCommand: `{CMD} --only {name}` (`make bench-embedded` runs both) · {machine()}"
+    flag = " --previous" if previous else ""
+    body += f"\n\nCommand: `{CMD} --only {name}{flag}` (`make bench-embedded` runs both) · {machine()}"
     if not dry:
         write_section(f"B6-{name}", body)
     print(body)

@@ -110,9 +110,10 @@ def prepared_gguf(
             "could not convert the embedded model to %s (%s); serving the original %s weights",
             weights, exc, source.name,
         )  # fmt: skip
+        return source
+    finally:  # a failed or interrupted conversion leaves no half-written file
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        return source
     for stale in target.parent.glob(f"{source.stem}.{weights}.*.gguf"):
         if stale != target:  # an earlier conversion of another version of the file
             with contextlib.suppress(OSError):
