@@ -108,17 +108,13 @@ PREVIOUS_WEIGHTS = "original"
 on the same machine beside them; the other flags are today's."""
 
 
-def measure(
-    name: str, cache_bytes: int, tmp: Path, logits_all: bool = False, weights: str | None = None
-) -> dict[str, Any]:
+def measure(name: str, cache_bytes: int, tmp: Path, weights: str | None = None) -> dict[str, Any]:
     """One scenario on a fresh embedded server (so the cache starts empty and memory is this run's)."""
     weights = chosen_weights(weights)
-    tag = f"{cache_bytes}-{weights}" + ("-all-logits" if logits_all else "")
+    tag = f"{cache_bytes}-{weights}"
     log_file = tmp / f"server-{name}-{tag}.log"
     t0 = time.perf_counter()
-    server = EmbeddedServer(
-        log_file=log_file, cache_bytes=cache_bytes, logits_all=logits_all, weights=weights
-    ).start()
+    server = EmbeddedServer(log_file=log_file, cache_bytes=cache_bytes, weights=weights).start()
     startup = time.perf_counter() - t0
     config = resolve_backend("embedded", env={}, toml_path=None)
     model = OpenAIChatModel(
@@ -141,7 +137,6 @@ def measure(
     return {
         "name": name,
         "cache": cache_bytes,
-        "logits_all": logits_all,
         "weights": "Q4_1 as shipped" if server.served_path == find_gguf() else weights.upper(),
         "folder": tmp / f"b6-{name}-{tag}",
         "log_file": log_file,
@@ -188,7 +183,7 @@ def row(m: dict[str, Any]) -> list[object]:
     return [
         m["name"],
         m["weights"],
-        (f"{m['cache'] >> 20} MiB" if m["cache"] else "off") + (", all logits" if m["logits_all"] else ""),
+        f"{m['cache'] >> 20} MiB" if m["cache"] else "off",
         m["status"],
         m["moves"],
         m["calls"],
