@@ -89,8 +89,8 @@ def prepared_gguf(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         log.info("converting the embedded model's weights to %s, once: %s", weights, target)
-        out = open(log_file, "ab") if log_file is not None else subprocess.DEVNULL  # noqa: SIM115
-        try:
+        quiet = contextlib.nullcontext(subprocess.DEVNULL)
+        with open(log_file, "ab") if log_file is not None else quiet as out:
             done = subprocess.run(
                 [sys.executable, "-m", "harness.llm.weights", str(source), str(tmp), weights],
                 stdin=subprocess.DEVNULL,
@@ -99,9 +99,6 @@ def prepared_gguf(
                 timeout=CONVERT_TIMEOUT_S,
                 check=False,
             )
-        finally:
-            if log_file is not None and not isinstance(out, int):
-                out.close()
         if done.returncode != 0 or not tmp.is_file():
             raise OSError(f"the converter exited with code {done.returncode} (log {log_file or 'not kept'})")
         os.replace(tmp, target)
