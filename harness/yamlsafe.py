@@ -6,16 +6,30 @@ raises :class:`DuplicateKeyError` (a ``yaml.YAMLError``) naming both lines inste
 after construction, so ``1`` and ``0x1``, or ``4`` and ``4.0``, are duplicates too (they would collapse
 into one dict key). A key that explicitly overrides one pulled in by a merge key (``<<: *base``) is
 YAML's documented override, not a duplicate.
+
+PyYAML's pure-Python parser costs milliseconds per file, and a batch reads the same scenario, personas and
+rubrics again for every run it scores: :func:`load` keeps the last documents it parsed (by the SHA-256 of
+their text, up to :data:`CACHE_ENTRIES` documents of at most :data:`CACHE_MAX_CHARS` characters) and
+hands out a deep copy of the data, so a caller may change what it gets.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
 import yaml
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+CACHE_ENTRIES = 128
+CACHE_MAX_CHARS = 256 * 1024
+
+_cache: OrderedDict[bytes, tuple[Any, yaml.Node | None]] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 class DuplicateKeyError(yaml.YAMLError):
@@ -79,8 +93,27 @@ def load(text: str) -> tuple[Any, yaml.Node | None]:
     """The document in ``text`` and its composed node tree (for line numbers); ``None`` when empty.
 
     Raises ``yaml.YAMLError`` (:class:`DuplicateKeyError` for a key given twice) and whatever PyYAML's
-    constructors raise on odd input; callers turn both into one-line errors.
+    constructors raise on odd input; callers turn both into one-line errors. A text parsed before is
+    not parsed again: the data comes back as a fresh deep copy, the node tree shared (read it only).
     """
+    if len(text) > CACHE_MAX_CHARS:
+        return _parse(text)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+    with _cache_lock:
+        hit = _cache.get(digest)
+        if hit is not None:
+            _cache.move_to_end(digest)
+    if hit is None:
+        hit = _parse(text)  # an error is raised here and never cached
+        with _cache_lock:
+            _cache[digest] = hit
+            while len(_cache) > CACHE_ENTRIES:
+                _cache.popitem(last=False)
+    data, node = hit
+    return copy.deepcopy(data), node
+
+
+def _parse(text: str) -> tuple[Any, yaml.Node | None]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
