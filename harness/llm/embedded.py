@@ -141,7 +141,6 @@ class EmbeddedServer:
         port: int | None = None,
         startup_timeout: float = 120.0,
         cache_bytes: int = PROMPT_CACHE_BYTES,
-        logits_all: bool = False,
         weights: str | None = None,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
@@ -153,7 +152,6 @@ class EmbeddedServer:
         self._requested_port = self.port
         self.startup_timeout = startup_timeout
         self.cache_bytes = cache_bytes
-        self.logits_all = logits_all
         self.weights = chosen_weights(weights)
         self.served_path: Path | None = None
         self.log_file = Path(log_file) if log_file else None
@@ -180,7 +178,7 @@ class EmbeddedServer:
             "--n_threads", str(self.n_threads),
             "--n_threads_batch", str(self.n_threads),
             "--n_batch", str(N_BATCH),
-            "--logits_all", str(self.logits_all),
+            "--logits_all", "False",
             "--interrupt_requests", "False",
         ] + (
             ["--cache", "True", "--cache_type", "ram", "--cache_size", str(self.cache_bytes)]
